@@ -1,0 +1,218 @@
+; Multiboot (version 1) entry: checks the CPU, builds early page tables, enters long mode,
+; enables SSE and calls into C++ on the boot stack.
+;
+; QEMU's -kernel loader refuses ELF64 through its ELF path, so the header sets the
+; "address fields valid" flag (Multiboot 0.6.96 §3.1.1, flag bit 16) and the loader copies
+; the file image to load_addr without reading ELF headers. GRUB honours the same fields.
+
+MB_MAGIC        equ 0x1BADB002
+MB_FLAG_ALIGN   equ 1 << 0          ; modules page aligned
+MB_FLAG_MEMINFO equ 1 << 1          ; memory map wanted
+MB_FLAG_ADDRESS equ 1 << 16         ; header_addr..entry_addr are valid
+MB_FLAGS        equ MB_FLAG_ALIGN | MB_FLAG_MEMINFO | MB_FLAG_ADDRESS
+MB_LOADER_MAGIC equ 0x2BADB002
+
+COM1            equ 0x3F8
+DEBUG_EXIT_PORT equ 0xF4
+EXIT_BOOT_FAIL  equ 102             ; kernel/exit.hpp: k_exit_boot_failure
+
+extern __image_start
+extern __load_end
+extern __bss_start
+extern __bss_end
+extern init_stack_canary
+extern kernel_entry
+
+global boot_tsc_start
+global boot_nx_enabled
+global boot_stack_guard
+global boot_stack_bottom
+global boot_stack_top
+
+section .multiboot progbits alloc noexec nowrite align=4
+mb_header:
+    dd MB_MAGIC
+    dd MB_FLAGS
+    dd -(MB_MAGIC + MB_FLAGS)
+    dd mb_header                    ; header_addr
+    dd __image_start                ; load_addr
+    dd __load_end                   ; load_end_addr
+    dd __bss_end                    ; bss_end_addr
+    dd _start32                     ; entry_addr
+
+section .boot32 progbits alloc exec nowrite align=16
+bits 32
+global _start32
+_start32:
+    mov ebp, eax                    ; loader magic (rdtsc clobbers eax)
+    rdtsc                           ; boot time is measured from here
+    mov [boot_tsc_start], eax
+    mov [boot_tsc_start + 4], edx
+    cli
+    cld
+    mov esi, ebx                    ; multiboot information (physical address)
+
+    ; Zero .bss ourselves rather than trust every loader to (it also holds the stack).
+    mov edi, __bss_start
+    mov ecx, __bss_end
+    sub ecx, edi
+    shr ecx, 2
+    xor eax, eax
+    rep stosd
+    mov esp, boot_stack_top
+
+    cmp ebp, MB_LOADER_MAGIC
+    jne .not_multiboot
+
+    ; CPUID exists when EFLAGS.ID can be toggled.
+    pushfd
+    pop eax
+    mov ecx, eax
+    xor eax, 1 << 21
+    push eax
+    popfd
+    pushfd
+    pop eax
+    push ecx
+    popfd
+    cmp eax, ecx
+    je .no_long_mode
+
+    mov eax, 0x80000000
+    cpuid
+    cmp eax, 0x80000001
+    jb .no_long_mode
+    mov eax, 0x80000001
+    cpuid
+    test edx, 1 << 29               ; LM
+    jz .no_long_mode
+    mov ebx, edx                    ; keep NX (bit 20) for EFER below
+
+    ; Early tables: identity map the first 4 GiB with 2 MiB pages. kernel/paging.cpp
+    ; replaces them with fine-grained tables as soon as C++ runs.
+    mov eax, boot_pdpt
+    or eax, 3                       ; present | writable
+    mov [boot_pml4], eax
+    xor ecx, ecx
+.fill_pdpt:
+    mov eax, ecx
+    shl eax, 12
+    add eax, boot_pd
+    or eax, 3
+    mov [boot_pdpt + ecx * 8], eax
+    inc ecx
+    cmp ecx, 4
+    jne .fill_pdpt
+    xor ecx, ecx
+.fill_pd:
+    mov eax, ecx
+    shl eax, 21
+    or eax, 0x83                    ; present | writable | 2 MiB page
+    mov [boot_pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 4 * 512
+    jne .fill_pd
+
+    mov eax, boot_pml4
+    mov cr3, eax
+    mov eax, cr4
+    or eax, 1 << 5                  ; PAE
+    mov cr4, eax
+    mov ecx, 0xC0000080             ; EFER
+    rdmsr
+    or eax, 1 << 8                  ; LME
+    test ebx, 1 << 20
+    jz .efer
+    or eax, 1 << 11                 ; NXE
+    mov byte [boot_nx_enabled], 1
+.efer:
+    wrmsr
+    mov eax, cr0
+    or eax, (1 << 31) | (1 << 16) | 1   ; PG | WP | PE
+    mov cr0, eax
+    lgdt [boot_gdt_pointer]
+    jmp 0x08:long_mode
+
+.not_multiboot:
+    mov esi, msg_not_multiboot
+    jmp fail32
+.no_long_mode:
+    mov esi, msg_no_long_mode
+    jmp fail32
+
+; Prints the NUL-terminated string at esi on COM1, then ends QEMU (isa-debug-exit) or halts.
+fail32:
+    mov dx, COM1 + 5
+.wait:
+    in al, dx
+    test al, 0x20
+    jz .wait
+    lodsb
+    test al, al
+    jz .done
+    mov dx, COM1
+    out dx, al
+    jmp fail32
+.done:
+    mov al, EXIT_BOOT_FAIL + 1
+    out DEBUG_EXIT_PORT, al
+.halt:
+    hlt
+    jmp .halt
+
+msg_not_multiboot: db "boot: not started by a multiboot loader", 13, 10, 0
+msg_no_long_mode:  db "boot: this CPU has no 64-bit long mode", 13, 10, 0
+
+align 8
+boot_gdt:
+    dq 0
+    dq 0x00AF9A000000FFFF           ; 0x08: 64-bit code
+    dq 0x00CF92000000FFFF           ; 0x10: data
+boot_gdt_pointer:
+    dw boot_gdt_pointer - boot_gdt - 1
+    dd boot_gdt
+
+bits 64
+long_mode:
+    xor eax, eax
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov fs, ax
+    mov gs, ax
+
+    ; SSE: no x87 emulation, monitor coprocessor, OS saves FXSR state and takes #XM.
+    mov rax, cr0
+    and rax, ~(1 << 2)
+    or rax, 1 << 1
+    mov cr0, rax
+    mov rax, cr4
+    or rax, (1 << 9) | (1 << 10)
+    mov cr4, rax
+
+    mov rsp, boot_stack_top
+    mov r12d, ebp                   ; the upper halves are undefined after the mode switch
+    mov r13d, esi
+    xor ebp, ebp                    ; ends the backtrace
+    call init_stack_canary
+    mov edi, r12d
+    mov esi, r13d
+    call kernel_entry
+.hang:
+    cli
+    hlt
+    jmp .hang
+
+section .data
+align 8
+boot_tsc_start:  dq 0
+boot_nx_enabled: db 0
+
+section .bss
+alignb 4096
+boot_pml4:  resb 4096
+boot_pdpt:  resb 4096
+boot_pd:    resb 4 * 4096
+boot_stack_guard:  resb 4096        ; unmapped by kernel/paging.cpp
+boot_stack_bottom: resb 64 * 1024
+boot_stack_top:

@@ -1,0 +1,91 @@
+// kernel_entry: from boot/multiboot.asm to the application's main.
+
+#include <cstdint>
+
+#include "kernel/acpi.hpp"
+#include "kernel/console.hpp"
+#include "kernel/cpu.hpp"
+#include "kernel/exit.hpp"
+#include "kernel/gdt.hpp"
+#include "kernel/interrupts.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/memory.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/power.hpp"
+#include "kernel/tsc.hpp"
+
+extern "C" std::uint64_t boot_tsc_start;
+// The application's `int main()`, named through its symbol: C++ forbids calling main, and
+// in a freestanding build main is an ordinary (mangled) function.
+extern "C" int application_main() asm("_Z4mainv");
+
+namespace kernel {
+
+void run_global_constructors();
+
+namespace {
+
+constinit multiboot::BootInfo g_boot_info;
+constinit CommandLine g_command_line;
+std::uint64_t g_boot_ns = 0;
+
+void report_command_line() {
+    for (const auto& problem : g_command_line.problems()) println("kernel: command line: {}", problem);
+    if (g_command_line.unreported_problems() != 0) {
+        println("kernel: command line: {} more problems not shown", g_command_line.unreported_problems());
+    }
+}
+
+std::optional<tsc::PmTimer> init_acpi() {
+    auto tables = acpi::discover(memory::physical_reader());
+    if (!tables) {
+        println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(tables.error()));
+        return std::nullopt;
+    }
+    if (tables->rejected != 0) println("kernel: ACPI: {} tables ignored (unreadable or bad checksum)", tables->rejected);
+    auto fadt = acpi::read_fadt(memory::physical_reader(), *tables);
+    if (!fadt) {
+        println("kernel: ACPI: {}", acpi::to_string(fadt.error()));
+        return std::nullopt;
+    }
+    if (auto s5 = acpi::find_s5(memory::physical_reader(), fadt->dsdt)) {
+        set_acpi_power_off({fadt->pm1a_control, fadt->pm1b_control, s5->a, s5->b});
+    } else {
+        println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(s5.error()));
+    }
+    if (fadt->pm_timer == 0) return std::nullopt;
+    return tsc::PmTimer{fadt->pm_timer, fadt->pm_timer_32bit};
+}
+
+}  // namespace
+
+const CommandLine& command_line() { return g_command_line; }
+const multiboot::BootInfo& boot_info() { return g_boot_info; }
+std::uint64_t boot_duration_ns() { return g_boot_ns; }
+
+}  // namespace kernel
+
+extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t info_address) {
+    using namespace kernel;
+    console_init();
+    gdt::init();
+    interrupts::init();
+
+    if (auto parsed = multiboot::parse(memory::physical_reader(), magic, info_address, g_boot_info); !parsed) {
+        panic("boot: {}", multiboot::to_string(parsed.error()));
+    }
+    memory::init(g_boot_info);
+    run_global_constructors();
+    g_command_line.parse(g_boot_info.command_line);
+    report_command_line();
+
+    auto pm_timer = init_acpi();
+    const auto& frequency = tsc::calibrate(pm_timer);
+    g_boot_ns = tsc::ticks_to_ns(cpu::rdtsc() - boot_tsc_start);
+
+    println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}", g_boot_info.usable_bytes() >> 20,
+            memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000,
+            frequency.hz / 1'000'000 % 1000, frequency.source);
+    println("kernel: booted in {} us (first instruction to main)", g_boot_ns / 1000);
+    exit(application_main());
+}

@@ -1,0 +1,37 @@
+#include "kernel/exit.hpp"
+
+#include "kernel/console.hpp"
+#include "kernel/cpu.hpp"
+#include "kernel/power.hpp"
+
+namespace kernel {
+namespace {
+
+constexpr std::uint16_t k_debug_exit_port = 0xF4;  // QEMU's isa-debug-exit, iobase=0xf4
+constexpr std::uint16_t k_sleep_enable = 1 << 13;  // ACPI 6.5 §4.8.3.2.1, PM1 control SLP_EN
+constexpr unsigned k_sleep_type_shift = 10;
+
+constinit AcpiPowerOff g_power_off{};
+
+}  // namespace
+
+void set_acpi_power_off(const AcpiPowerOff& power_off) { g_power_off = power_off; }
+
+void exit(int code) {
+    cpu::disable_interrupts();
+    if (code < 0 || code > k_exit_max) code = k_exit_failure;
+    println("kernel: exit status {}", code);
+    cpu::out8(k_debug_exit_port, static_cast<std::uint8_t>(code + 1));
+    if (g_power_off.pm1a_control != 0) {
+        cpu::out16(g_power_off.pm1a_control, static_cast<std::uint16_t>((g_power_off.sleep_type_a << k_sleep_type_shift) | k_sleep_enable));
+        if (g_power_off.pm1b_control != 0) {
+            cpu::out16(g_power_off.pm1b_control,
+                       static_cast<std::uint16_t>((g_power_off.sleep_type_b << k_sleep_type_shift) | k_sleep_enable));
+        }
+        for (int i = 0; i < 1000000; ++i) cpu::pause();
+    }
+    println("kernel: could not power off (no isa-debug-exit device and no ACPI soft-off); halting");
+    cpu::halt_forever();
+}
+
+}  // namespace kernel

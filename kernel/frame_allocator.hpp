@@ -1,0 +1,70 @@
+#pragma once
+// Physical frame allocator: one bit per 4 KiB frame up to the highest usable address.
+// A set bit means the guest may not hand the frame out: it is allocated, reserved
+// (kernel image, modules, the first MiB, the bitmap itself), absent from the memory map,
+// or lent to the host by the balloon.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "kernel/result.hpp"
+
+namespace kernel {
+
+struct PhysicalRange {
+    std::uint64_t begin;
+    std::uint64_t end;  // exclusive
+    [[nodiscard]] std::uint64_t size() const { return end - begin; }
+};
+
+enum class MemoryError { OutOfMemory, NotAllocated, Misaligned, OutOfRange, BadRequest };
+const char* to_string(MemoryError error);
+
+class FrameAllocator {
+public:
+    static constexpr std::uint64_t k_frame_size = 4096;
+
+    // Words of bitmap needed to cover frames below max_address.
+    static std::size_t bitmap_words_for(std::uint64_t max_address);
+
+    // A page-aligned spot of `bytes` inside the usable ranges that overlaps no reserved
+    // range, for the bitmap itself.
+    static std::optional<std::uint64_t> find_space(std::span<const PhysicalRange> usable,
+                                                   std::span<const PhysicalRange> reserved, std::uint64_t bytes);
+
+    FrameAllocator() = default;
+    // Marks the frames wholly inside usable ranges free, minus the reserved ranges. The
+    // bitmap must have bitmap_words_for(highest usable end) words.
+    void init(std::span<const PhysicalRange> usable, std::span<const PhysicalRange> reserved,
+              std::span<std::uint64_t> bitmap);
+
+    Result<std::uint64_t, MemoryError> allocate();
+    // count frames in a row, the first aligned to align_frames frames.
+    Result<std::uint64_t, MemoryError> allocate_contiguous(std::size_t count, std::size_t align_frames = 1);
+    Result<void, MemoryError> free(std::uint64_t address) { return free_contiguous(address, 1); }
+    Result<void, MemoryError> free_contiguous(std::uint64_t address, std::size_t count);
+    // Takes a specific free frame out (used for ranges found late, e.g. firmware tables).
+    Result<void, MemoryError> reserve(std::uint64_t address);
+
+    [[nodiscard]] bool is_free(std::uint64_t address) const;
+    [[nodiscard]] std::size_t free_frames() const { return m_free; }
+    [[nodiscard]] std::size_t managed_frames() const { return m_managed; }
+    [[nodiscard]] std::uint64_t highest_address() const { return m_frames * k_frame_size; }
+
+private:
+    [[nodiscard]] bool used(std::size_t frame) const { return (m_bitmap[frame / 64] >> (frame % 64)) & 1; }
+    void set_used(std::size_t frame) { m_bitmap[frame / 64] |= 1ull << (frame % 64); }
+    void set_free(std::size_t frame) { m_bitmap[frame / 64] &= ~(1ull << (frame % 64)); }
+    // Marks frames [first, end) used or free, keeping m_free right.
+    void set_range(std::size_t first, std::size_t end, bool make_used);
+
+    std::span<std::uint64_t> m_bitmap;
+    std::size_t m_frames = 0;
+    std::size_t m_free = 0;
+    std::size_t m_managed = 0;  // frames that were free at init
+    std::size_t m_hint = 0;     // no free frame below this word
+};
+
+}  // namespace kernel
