@@ -35,12 +35,12 @@ std::optional<std::uint64_t> scan_for_rsdp(const PhysicalReader& memory, std::ui
 
 const char* to_string(Error error) {
     switch (error) {
-    case Error::NoRsdp: return "no ACPI RSDP found";
-    case Error::RootTableUnreadable: return "ACPI root table (RSDT/XSDT) unreadable";
-    case Error::RootTableChecksum: return "ACPI root table has a bad checksum";
-    case Error::NoFadt: return "no valid FADT";
-    case Error::FadtTooShort: return "FADT too short";
-    case Error::NoSleepState: return "no \\_S5 sleep state in the DSDT";
+        case Error::NoRsdp: return "no ACPI RSDP found";
+        case Error::RootTableUnreadable: return "ACPI root table (RSDT/XSDT) unreadable";
+        case Error::RootTableChecksum: return "ACPI root table has a bad checksum";
+        case Error::NoFadt: return "no valid FADT";
+        case Error::FadtTooShort: return "FADT too short";
+        case Error::NoSleepState: return "no \\_S5 sleep state in the DSDT";
     }
     return "unknown ACPI error";
 }
@@ -51,7 +51,8 @@ bool checksum_ok(const PhysicalReader& memory, std::uint64_t address, std::uint3
     for (std::uint32_t done = 0; done < length;) {
         std::uint32_t n = std::min<std::uint32_t>(length - done, chunk.size());
         if (!memory.read(address + done, std::span(chunk.data(), n))) return false;
-        for (std::uint32_t i = 0; i < n; ++i) sum = static_cast<std::uint8_t>(sum + static_cast<std::uint8_t>(chunk[i]));
+        for (std::uint32_t i = 0; i < n; ++i)
+            sum = static_cast<std::uint8_t>(sum + static_cast<std::uint8_t>(chunk[i]));
         done += n;
     }
     return sum == 0;
@@ -94,8 +95,10 @@ Result<Tables, Error> discover(const PhysicalReader& memory, std::optional<std::
     for (std::size_t i = 0; i < entries; ++i) {
         std::uint64_t at = root + sizeof(SdtHeader) + i * entry_size;
         std::uint64_t address = 0;
-        if (tables.uses_xsdt) address = memory.read_object<std::uint64_t>(at).value_or(0);
-        else address = memory.read_object<std::uint32_t>(at).value_or(0);
+        if (tables.uses_xsdt)
+            address = memory.read_object<std::uint64_t>(at).value_or(0);
+        else
+            address = memory.read_object<std::uint32_t>(at).value_or(0);
         auto table = memory.read_object<SdtHeader>(address);
         if (address == 0 || !table || table->length < sizeof(SdtHeader) || table->length > k_max_table_length ||
             !checksum_ok(memory, address, table->length) || tables.count == tables.tables.size()) {
@@ -117,9 +120,15 @@ Result<Fadt, Error> read_fadt(const PhysicalReader& memory, const Tables& tables
     // Byte offsets from ACPI 6.5 table 5.9.
     constexpr std::uint32_t k_min_length = 116;
     if (ref->length < k_min_length) return err(Error::FadtTooShort);
-    auto u32_at = [&](std::uint32_t offset) { return memory.read_object<std::uint32_t>(ref->address + offset).value_or(0); };
-    auto u16_at = [&](std::uint32_t offset) { return memory.read_object<std::uint16_t>(ref->address + offset).value_or(0); };
-    auto u8_at = [&](std::uint32_t offset) { return memory.read_object<std::uint8_t>(ref->address + offset).value_or(0); };
+    auto u32_at = [&](std::uint32_t offset) {
+        return memory.read_object<std::uint32_t>(ref->address + offset).value_or(0);
+    };
+    auto u16_at = [&](std::uint32_t offset) {
+        return memory.read_object<std::uint16_t>(ref->address + offset).value_or(0);
+    };
+    auto u8_at = [&](std::uint32_t offset) {
+        return memory.read_object<std::uint8_t>(ref->address + offset).value_or(0);
+    };
     Fadt fadt;
     fadt.dsdt = u32_at(40);
     if (ref->length >= 148) {
@@ -160,12 +169,12 @@ Result<SleepType, Error> find_s5(const PhysicalReader& memory, std::uint64_t dsd
             std::uint16_t values[2] = {0, 0};
             bool ok = true;
             for (auto& value : values) {
-                if (p >= n) {
-                    ok = false;
-                } else if (window[p] == 0x0A && p + 1 < n) {  // BytePrefix
+                bool byte_prefix = p + 1 < n && window[p] == 0x0A;                     // BytePrefix value
+                bool zero_or_one = p < n && (window[p] == 0x00 || window[p] == 0x01);  // ZeroOp, OneOp
+                if (byte_prefix) {
                     value = window[p + 1];
                     p += 2;
-                } else if (window[p] == 0x00 || window[p] == 0x01) {  // ZeroOp, OneOp
+                } else if (zero_or_one) {
                     value = window[p];
                     p += 1;
                 } else {

@@ -16,12 +16,12 @@ bool is_key_character(char c) {
 
 const char* to_string(CommandLine::Problem problem) {
     switch (problem) {
-    case CommandLine::Problem::UnterminatedQuote: return "unterminated quote";
-    case CommandLine::Problem::EmptyKey: return "setting has no name before '='";
-    case CommandLine::Problem::BadKeyCharacter: return "setting name may hold only letters, digits, '_', '-', '.'";
-    case CommandLine::Problem::DuplicateKey: return "setting given twice; the last one applies";
-    case CommandLine::Problem::TooManySettings: return "too many settings; this one is ignored";
-    case CommandLine::Problem::TooLong: return "command line too long; the rest is ignored";
+        case CommandLine::Problem::UnterminatedQuote: return "unterminated quote";
+        case CommandLine::Problem::EmptyKey: return "setting has no name before '='";
+        case CommandLine::Problem::BadKeyCharacter: return "setting name may hold only letters, digits, '_', '-', '.'";
+        case CommandLine::Problem::DuplicateKey: return "setting given twice; the last one applies";
+        case CommandLine::Problem::TooManySettings: return "too many settings; this one is ignored";
+        case CommandLine::Problem::TooLong: return "command line too long; the rest is ignored";
     }
     return "unknown problem";
 }
@@ -36,10 +36,14 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
     std::uint64_t value = 0;
     for (char c : text) {
         unsigned digit;
-        if (c >= '0' && c <= '9') digit = static_cast<unsigned>(c - '0');
-        else if (base == 16 && c >= 'a' && c <= 'f') digit = static_cast<unsigned>(c - 'a' + 10);
-        else if (base == 16 && c >= 'A' && c <= 'F') digit = static_cast<unsigned>(c - 'A' + 10);
-        else return std::nullopt;
+        if (c >= '0' && c <= '9')
+            digit = static_cast<unsigned>(c - '0');
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            digit = static_cast<unsigned>(c - 'a' + 10);
+        else if (base == 16 && c >= 'A' && c <= 'F')
+            digit = static_cast<unsigned>(c - 'A' + 10);
+        else
+            return std::nullopt;
         if (digit >= base) return std::nullopt;
         if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / base) return std::nullopt;
         value = value * base + digit;

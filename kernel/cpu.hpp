@@ -39,14 +39,20 @@ class IoPort {
 public:
     constexpr explicit IoPort(std::uint16_t port) : m_port(port) {}
     [[nodiscard]] T read() const {
-        if constexpr (sizeof(T) == 1) return in8(m_port);
-        else if constexpr (sizeof(T) == 2) return in16(m_port);
-        else return in32(m_port);
+        if constexpr (sizeof(T) == 1)
+            return in8(m_port);
+        else if constexpr (sizeof(T) == 2)
+            return in16(m_port);
+        else
+            return in32(m_port);
     }
     void write(T value) const {
-        if constexpr (sizeof(T) == 1) out8(m_port, value);
-        else if constexpr (sizeof(T) == 2) out16(m_port, value);
-        else out32(m_port, value);
+        if constexpr (sizeof(T) == 1)
+            out8(m_port, value);
+        else if constexpr (sizeof(T) == 2)
+            out16(m_port, value);
+        else
+            out32(m_port, value);
     }
     [[nodiscard]] constexpr std::uint16_t port() const { return m_port; }
 
@@ -69,8 +75,9 @@ inline std::uint64_t rdmsr(std::uint32_t msr) {
     return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 inline void wrmsr(std::uint32_t msr, std::uint64_t value) {
-    asm volatile("wrmsr" : : "c"(msr), "a"(static_cast<std::uint32_t>(value)),
-                 "d"(static_cast<std::uint32_t>(value >> 32))
+    asm volatile("wrmsr"
+                 :
+                 : "c"(msr), "a"(static_cast<std::uint32_t>(value)), "d"(static_cast<std::uint32_t>(value >> 32))
                  : "memory");
 }
 
@@ -80,10 +87,26 @@ inline std::uint64_t rdtsc() {
     return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
-inline std::uint64_t read_cr0() { std::uint64_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-inline std::uint64_t read_cr2() { std::uint64_t v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-inline std::uint64_t read_cr3() { std::uint64_t v; asm volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-inline std::uint64_t read_cr4() { std::uint64_t v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+inline std::uint64_t read_cr0() {
+    std::uint64_t v;
+    asm volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+inline std::uint64_t read_cr2() {
+    std::uint64_t v;
+    asm volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+inline std::uint64_t read_cr3() {
+    std::uint64_t v;
+    asm volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+inline std::uint64_t read_cr4() {
+    std::uint64_t v;
+    asm volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
 inline void write_cr3(std::uint64_t v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 inline void invlpg(std::uint64_t address) { asm volatile("invlpg (%0)" : : "r"(address) : "memory"); }
 
@@ -101,7 +124,11 @@ inline bool interrupts_enabled() {
     asm volatile("pushfq; pop %0" : "=r"(flags));
     return (flags & (1u << 9)) != 0;
 }
-inline std::uint64_t read_rbp() { std::uint64_t v; asm volatile("mov %%rbp, %0" : "=r"(v)); return v; }
+inline std::uint64_t read_rbp() {
+    std::uint64_t v;
+    asm volatile("mov %%rbp, %0" : "=r"(v));
+    return v;
+}
 
 // Hardware randomness when the CPU has it (CPUID.1:ECX.RDRAND[bit 30]).
 inline bool rdrand(std::uint64_t& out) {

@@ -3,9 +3,9 @@
 // parts call where a hosted build would throw. Each of those is a broken invariant here,
 // so each panics with a message that says what happened.
 
+#include <bits/functexcept.h>  // declares the std::__throw_* hooks defined below
 #include <cstddef>
 #include <cstdint>
-#include <bits/functexcept.h>  // declares the std::__throw_* hooks defined below
 
 #include "kernel/cpu.hpp"
 #include "kernel/panic.hpp"
@@ -33,19 +33,21 @@ std::uintptr_t __stack_chk_guard = 0x595e9fbd94fda766;  // NOLINT(bugprone-reser
     __stack_chk_guard = value & ~std::uintptr_t{0xFF};
 }
 
-[[noreturn]] void __stack_chk_fail() {  // NOLINT(bugprone-reserved-identifier)
-    kernel::panic("stack smashing detected in {}", kernel::SymbolizedAddress{reinterpret_cast<std::uint64_t>(__builtin_return_address(0))});
+[[noreturn]] void __stack_chk_fail() {  // NOLINT(readability-identifier-naming)
+    kernel::panic("stack smashing detected in {}",
+                  kernel::SymbolizedAddress{reinterpret_cast<std::uint64_t>(__builtin_return_address(0))});
 }
 
 [[noreturn]] void __cxa_pure_virtual() { kernel::panic("pure virtual function called"); }  // NOLINT
 
 // Statics live as long as the unikernel; nothing runs at exit.
 int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }  // NOLINT
-void* __dso_handle = nullptr;                                     // NOLINT
+void* __dso_handle = nullptr;                                  // NOLINT
 
 [[noreturn]] void abort() { kernel::panic("abort() called"); }
 
-[[noreturn]] void __assert_fail(const char* expression, const char* file, unsigned line, const char* function) {  // NOLINT
+// NOLINTNEXTLINE(readability-identifier-naming)
+[[noreturn]] void __assert_fail(const char* expression, const char* file, unsigned line, const char* function) {
     kernel::panic("assertion '{}' failed in {} ({}:{})", expression, function, file, line);
 }
 

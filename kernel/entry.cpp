@@ -42,7 +42,8 @@ std::optional<tsc::PmTimer> init_acpi() {
         println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(tables.error()));
         return std::nullopt;
     }
-    if (tables->rejected != 0) println("kernel: ACPI: {} tables ignored (unreadable or bad checksum)", tables->rejected);
+    if (tables->rejected != 0)
+        println("kernel: ACPI: {} tables ignored (unreadable or bad checksum)", tables->rejected);
     auto fadt = acpi::read_fadt(memory::physical_reader(), *tables);
     if (!fadt) {
         println("kernel: ACPI: {}", acpi::to_string(fadt.error()));
@@ -84,8 +85,8 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     g_boot_ns = tsc::ticks_to_ns(cpu::rdtsc() - boot_tsc_start);
 
     println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}", g_boot_info.usable_bytes() >> 20,
-            memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000,
-            frequency.hz / 1'000'000 % 1000, frequency.source);
+            memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000, frequency.hz / 1'000'000 % 1000,
+            frequency.source);
     println("kernel: booted in {} us (first instruction to main)", g_boot_ns / 1000);
     exit(application_main());
 }

@@ -23,7 +23,8 @@ void exit(int code) {
     println("kernel: exit status {}", code);
     cpu::out8(k_debug_exit_port, static_cast<std::uint8_t>(code + 1));
     if (g_power_off.pm1a_control != 0) {
-        cpu::out16(g_power_off.pm1a_control, static_cast<std::uint16_t>((g_power_off.sleep_type_a << k_sleep_type_shift) | k_sleep_enable));
+        cpu::out16(g_power_off.pm1a_control,
+                   static_cast<std::uint16_t>((g_power_off.sleep_type_a << k_sleep_type_shift) | k_sleep_enable));
         if (g_power_off.pm1b_control != 0) {
             cpu::out16(g_power_off.pm1b_control,
                        static_cast<std::uint16_t>((g_power_off.sleep_type_b << k_sleep_type_shift) | k_sleep_enable));

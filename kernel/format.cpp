@@ -47,12 +47,28 @@ void format_integer(Sink& sink, const Spec& spec, std::uint64_t magnitude, bool 
     bool upper = false;
     std::string_view prefix_text;
     switch (spec.type) {
-    case 'x': base = 16; prefix_text = "0x"; break;
-    case 'X': base = 16; upper = true; prefix_text = "0X"; break;
-    case 'b': base = 2; prefix_text = "0b"; break;
-    case 'o': base = 8; prefix_text = "0o"; break;
-    case 'p': base = 16; prefix_text = "0x"; break;
-    default: break;
+        case 'x':
+            base = 16;
+            prefix_text = "0x";
+            break;
+        case 'X':
+            base = 16;
+            upper = true;
+            prefix_text = "0X";
+            break;
+        case 'b':
+            base = 2;
+            prefix_text = "0b";
+            break;
+        case 'o':
+            base = 8;
+            prefix_text = "0o";
+            break;
+        case 'p':
+            base = 16;
+            prefix_text = "0x";
+            break;
+        default: break;
     }
     std::array<char, 64> digits{};
     std::size_t pos = digits.size();
@@ -72,34 +88,6 @@ void format_integer(Sink& sink, const Spec& spec, std::uint64_t magnitude, bool 
                  std::string_view(digits.data() + pos, digits.size() - pos));
 }
 
-void format_double(Sink& sink, const Spec& spec, double value) {
-    if (value != value) return pad_and_write(sink, spec, "nan", '>');
-    bool negative = value < 0;
-    if (negative) value = -value;
-    if (value > 1.8e19) return pad_and_write(sink, spec, negative ? "-inf" : "inf", '>');
-    int precision = spec.precision < 0 ? 6 : spec.precision;
-    if (precision > 18) precision = 18;
-    double scale = 1;
-    for (int i = 0; i < precision; ++i) scale *= 10;
-    // Round once at the last printed digit, then split into whole and fraction.
-    double rounded = value + 0.5 / scale;
-    if (rounded > 1.8e19) return pad_and_write(sink, spec, negative ? "-inf" : "inf", '>');
-    auto whole = static_cast<std::uint64_t>(rounded);
-    auto fraction = static_cast<std::uint64_t>((rounded - static_cast<double>(whole)) * scale);
-    std::array<char, 48> text{};
-    std::size_t pos = text.size();
-    for (int i = 0; i < precision; ++i) {
-        text[--pos] = static_cast<char>('0' + fraction % 10);
-        fraction /= 10;
-    }
-    if (precision > 0) text[--pos] = '.';
-    do {
-        text[--pos] = static_cast<char>('0' + whole % 10);
-        whole /= 10;
-    } while (whole != 0);
-    write_number(sink, spec, negative ? "-" : "", std::string_view(text.data() + pos, text.size() - pos));
-}
-
 }  // namespace
 
 void pad_and_write(Sink& sink, const Spec& spec, std::string_view text, char default_align) {
@@ -116,29 +104,25 @@ void pad_and_write(Sink& sink, const Spec& spec, std::string_view text, char def
 
 void Arg::format(Sink& sink, const Spec& spec) const {
     switch (m_kind) {
-    case Kind::Signed: {
-        bool negative = m_signed < 0;
-        std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(m_signed) : static_cast<std::uint64_t>(m_signed);
-        return format_integer(sink, spec, magnitude, negative);
-    }
-    case Kind::Unsigned:
-        return format_integer(sink, spec, m_unsigned, false);
-    case Kind::Bool:
-        return pad_and_write(sink, spec, m_bool ? "true" : "false");
-    case Kind::Char:
-        if (spec.type != 0 && spec.type != 'c') return format_integer(sink, spec, static_cast<unsigned char>(m_char), false);
-        return pad_and_write(sink, spec, std::string_view(&m_char, 1));
-    case Kind::String:
-        return pad_and_write(sink, spec, m_string);
-    case Kind::Pointer: {
-        Spec pointer_spec = spec;
-        pointer_spec.type = 'p';
-        return format_integer(sink, pointer_spec, reinterpret_cast<std::uintptr_t>(m_pointer), false);
-    }
-    case Kind::Double:
-        return format_double(sink, spec, m_double);
-    case Kind::Custom:
-        return m_custom.fn(sink, spec, m_custom.object);
+        case Kind::Signed: {
+            bool negative = m_signed < 0;
+            std::uint64_t magnitude =
+                negative ? 0 - static_cast<std::uint64_t>(m_signed) : static_cast<std::uint64_t>(m_signed);
+            return format_integer(sink, spec, magnitude, negative);
+        }
+        case Kind::Unsigned: return format_integer(sink, spec, m_unsigned, false);
+        case Kind::Bool: return pad_and_write(sink, spec, m_bool ? "true" : "false");
+        case Kind::Char:
+            if (spec.type != 0 && spec.type != 'c')
+                return format_integer(sink, spec, static_cast<unsigned char>(m_char), false);
+            return pad_and_write(sink, spec, std::string_view(&m_char, 1));
+        case Kind::String: return pad_and_write(sink, spec, m_string);
+        case Kind::Pointer: {
+            Spec pointer_spec = spec;
+            pointer_spec.type = 'p';
+            return format_integer(sink, pointer_spec, reinterpret_cast<std::uintptr_t>(m_pointer), false);
+        }
+        case Kind::Custom: return m_custom.fn(sink, spec, m_custom.object);
     }
 }
 
@@ -160,8 +144,10 @@ void vformat(Sink& sink, std::string_view format, std::span<const Arg> args) {
         flush_literal(i);
         std::size_t close = format.find('}', i);
         Spec spec;
-        std::string_view inside = close == std::string_view::npos ? std::string_view() : format.substr(i + 1, close - i - 1);
-        bool valid = close != std::string_view::npos && (inside.empty() || (inside[0] == ':' && parse_spec(inside.substr(1), spec)));
+        std::string_view inside =
+            close == std::string_view::npos ? std::string_view() : format.substr(i + 1, close - i - 1);
+        bool valid = close != std::string_view::npos &&
+                     (inside.empty() || (inside[0] == ':' && parse_spec(inside.substr(1), spec)));
         if (!valid || next_arg >= args.size()) {
             // Only reachable through vformat with a string not checked at compile time.
             sink.write("{?}");

@@ -8,7 +8,8 @@
 // to the serial console, into a fixed buffer, or into a test's string.
 //
 // Spec grammar (a subset of std::format's): {[:[[fill]align][#][0][width][.precision][type]]}
-// align is < > ^; type is d x X b o c s p f. Types supply their own printing by
+// align is < > ^; type is d x X b o c s p. There is no floating point: kernel code runs without
+// SSE or x87 (see docs/kvm-on-this-host.md), so figures are scaled to integers. Types supply their own printing by
 // specialising kernel::fmt::Formatter<T>.
 
 #include <concepts>
@@ -93,7 +94,7 @@ constexpr bool parse_spec(std::string_view text, Spec& spec) {
         }
     }
     if (i < text.size()) {
-        constexpr std::string_view types = "dxXbocspf";
+        constexpr std::string_view types = "dxXbocsp";
         if (types.find(text[i]) == std::string_view::npos) return false;
         spec.type = text[i];
         ++i;
@@ -139,7 +140,7 @@ void format_string_and_arguments_disagree_in_number();
 template <typename... Args>
 struct FormatString {
     template <typename S>
-        requires std::convertible_to<const S&, std::string_view>
+    requires std::convertible_to<const S&, std::string_view>
     consteval FormatString(const S& s) : text(s) {  // NOLINT(google-explicit-constructor)
         int fields = count_fields(text);
         if (fields < 0) format_string_is_malformed();
@@ -159,16 +160,39 @@ concept HasFormatter = requires(Sink& sink, const Spec& spec, const T& value) {
 
 class Arg {
 public:
-    enum class Kind : std::uint8_t { Signed, Unsigned, Bool, Char, String, Pointer, Double, Custom };
+    enum class Kind : std::uint8_t { Signed, Unsigned, Bool, Char, String, Pointer, Custom };
     using CustomFn = void (*)(Sink&, const Spec&, const void*);
 
-    static Arg from_signed(std::int64_t v) { Arg a(Kind::Signed); a.m_signed = v; return a; }
-    static Arg from_unsigned(std::uint64_t v) { Arg a(Kind::Unsigned); a.m_unsigned = v; return a; }
-    static Arg from_bool(bool v) { Arg a(Kind::Bool); a.m_bool = v; return a; }
-    static Arg from_char(char v) { Arg a(Kind::Char); a.m_char = v; return a; }
-    static Arg from_string(std::string_view v) { Arg a(Kind::String); a.m_string = v; return a; }
-    static Arg from_pointer(const void* v) { Arg a(Kind::Pointer); a.m_pointer = v; return a; }
-    static Arg from_double(double v) { Arg a(Kind::Double); a.m_double = v; return a; }
+    static Arg from_signed(std::int64_t v) {
+        Arg a(Kind::Signed);
+        a.m_signed = v;
+        return a;
+    }
+    static Arg from_unsigned(std::uint64_t v) {
+        Arg a(Kind::Unsigned);
+        a.m_unsigned = v;
+        return a;
+    }
+    static Arg from_bool(bool v) {
+        Arg a(Kind::Bool);
+        a.m_bool = v;
+        return a;
+    }
+    static Arg from_char(char v) {
+        Arg a(Kind::Char);
+        a.m_char = v;
+        return a;
+    }
+    static Arg from_string(std::string_view v) {
+        Arg a(Kind::String);
+        a.m_string = v;
+        return a;
+    }
+    static Arg from_pointer(const void* v) {
+        Arg a(Kind::Pointer);
+        a.m_pointer = v;
+        return a;
+    }
     static Arg from_custom(const void* object, CustomFn fn) {
         Arg a(Kind::Custom);
         a.m_custom = {object, fn};
@@ -191,7 +215,6 @@ private:
         char m_char;
         std::string_view m_string;
         const void* m_pointer;
-        double m_double;
         CustomValue m_custom;
     };
 };
@@ -214,7 +237,7 @@ Arg make_arg(const T& value) {
     } else if constexpr (std::is_enum_v<U>) {
         return make_arg(static_cast<std::underlying_type_t<U>>(value));
     } else if constexpr (std::is_floating_point_v<U>) {
-        return Arg::from_double(static_cast<double>(value));
+        static_assert(sizeof(U) == 0, "no floating point in the kernel: print scaled integers");
     } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
         if constexpr (std::is_pointer_v<U>) {
             if (value == nullptr) return Arg::from_string("(null)");

@@ -14,11 +14,11 @@ std::uint64_t round_down(std::uint64_t v) { return v & ~(k_frame - 1); }
 
 const char* to_string(MemoryError error) {
     switch (error) {
-    case MemoryError::OutOfMemory: return "out of memory";
-    case MemoryError::NotAllocated: return "frame was not allocated";
-    case MemoryError::Misaligned: return "address not frame aligned";
-    case MemoryError::OutOfRange: return "address outside managed memory";
-    case MemoryError::BadRequest: return "bad request";
+        case MemoryError::OutOfMemory: return "out of memory";
+        case MemoryError::NotAllocated: return "frame was not allocated";
+        case MemoryError::Misaligned: return "address not frame aligned";
+        case MemoryError::OutOfRange: return "address outside managed memory";
+        case MemoryError::BadRequest: return "bad request";
     }
     return "unknown memory error";
 }

@@ -30,7 +30,7 @@ struct [[gnu::packed]] DescriptorPointer {
 static_assert(sizeof(DescriptorPointer) == 10);
 
 constexpr std::size_t k_page = 4096;
-constexpr std::size_t k_ist_stack_size = 16 * 1024;
+constexpr std::size_t k_ist_stack_size = std::size_t{16} * 1024;
 
 struct alignas(k_page) IstStack {
     std::byte guard[k_page];

@@ -9,7 +9,7 @@
 namespace kernel {
 
 struct StackRange {
-    std::uint64_t guard;   // the unmapped page just below bottom
+    std::uint64_t guard;  // the unmapped page just below bottom
     std::uint64_t bottom;
     std::uint64_t top;
     const char* name;

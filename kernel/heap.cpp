@@ -54,9 +54,9 @@ Block* make_block(std::byte* at, std::size_t size, std::size_t previous_size, st
 
 const char* to_string(HeapError error) {
     switch (error) {
-    case HeapError::NotFromHeap: return "pointer was not allocated from the heap";
-    case HeapError::DoubleFree: return "block freed twice";
-    case HeapError::Corrupted: return "heap block header corrupted (a write past the end of an allocation?)";
+        case HeapError::NotFromHeap: return "pointer was not allocated from the heap";
+        case HeapError::DoubleFree: return "block freed twice";
+        case HeapError::Corrupted: return "heap block header corrupted (a write past the end of an allocation?)";
     }
     return "unknown heap error";
 }
@@ -83,8 +83,10 @@ void Heap::insert_free(Block* block) {
 }
 
 void Heap::remove_free(Block* block) {
-    if (block->previous_free != nullptr) block->previous_free->next_free = block->next_free;
-    else m_bins[bin_for(block->size())] = block->next_free;
+    if (block->previous_free != nullptr)
+        block->previous_free->next_free = block->next_free;
+    else
+        m_bins[bin_for(block->size())] = block->next_free;
     if (block->next_free != nullptr) block->next_free->previous_free = block->previous_free;
 }
 
@@ -178,12 +180,12 @@ Heap::Block* Heap::merge(Block* block) {
     return block;
 }
 
-Result<void, HeapError> Heap::free(void* pointer) {
+Result<void, HeapError> Heap::release(void* pointer) {
     if (pointer == nullptr) return {};
     if (!owns(pointer)) return err(HeapError::NotFromHeap);
     Block* block = Block::from_payload(pointer);
-    if ((block->size_and_flags & Block::k_magic_mask) != 0 || block->is_sentinel() || block->size() < Block::k_min_size ||
-        reinterpret_cast<std::uintptr_t>(block) + block->size() >= m_high) {
+    if ((block->size_and_flags & Block::k_magic_mask) != 0 || block->is_sentinel() ||
+        block->size() < Block::k_min_size || reinterpret_cast<std::uintptr_t>(block) + block->size() >= m_high) {
         return err(HeapError::Corrupted);
     }
     if (!block->in_use()) return err(HeapError::DoubleFree);

@@ -33,10 +33,10 @@ public:
     };
 
     struct Stats {
-        std::size_t chunk_bytes = 0;      // all memory the heap holds
-        std::size_t used_bytes = 0;       // in allocated blocks, headers included
+        std::size_t chunk_bytes = 0;  // all memory the heap holds
+        std::size_t used_bytes = 0;   // in allocated blocks, headers included
         std::size_t peak_used_bytes = 0;
-        std::size_t allocations = 0;      // live
+        std::size_t allocations = 0;  // live
         std::size_t failed_allocations = 0;
     };
 
@@ -50,7 +50,7 @@ public:
     void add_memory(std::span<std::byte> memory);
     // nullptr when no memory is left; alignment must be a power of two.
     [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = k_min_alignment);
-    Result<void, HeapError> free(void* pointer);
+    Result<void, HeapError> release(void* pointer);
     // Bytes usable at pointer (at least the size asked for).
     [[nodiscard]] std::size_t usable_size(const void* pointer) const;
     [[nodiscard]] const Stats& stats() const { return m_stats; }
@@ -69,7 +69,7 @@ private:
     ChunkSource* m_source;
     std::array<Block*, k_bins> m_bins{};
     Stats m_stats;
-    // Lowest and highest address of any chunk: a cheap first check in free().
+    // Lowest and highest address of any chunk: a cheap first check in release().
     std::uintptr_t m_low = UINTPTR_MAX;
     std::uintptr_t m_high = 0;
 };

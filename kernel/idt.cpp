@@ -45,11 +45,11 @@ std::uint64_t g_unhandled = 0;
 
 std::uint8_t ist_for(std::size_t vector) {
     switch (vector) {
-    case k_vector_nmi: return gdt::k_ist_nmi;
-    case k_vector_double_fault: return gdt::k_ist_double_fault;
-    case k_vector_page_fault: return gdt::k_ist_page_fault;
-    case k_vector_machine_check: return gdt::k_ist_machine_check;
-    default: return 0;
+        case k_vector_nmi: return gdt::k_ist_nmi;
+        case k_vector_double_fault: return gdt::k_ist_double_fault;
+        case k_vector_page_fault: return gdt::k_ist_page_fault;
+        case k_vector_machine_check: return gdt::k_ist_machine_check;
+        default: return 0;
     }
 }
 
@@ -58,8 +58,13 @@ std::uint8_t ist_for(std::size_t vector) {
 void init() {
     for (std::size_t v = 0; v < k_vector_count; ++v) {
         std::uint64_t target = isr_stub_table[v];
-        g_idt[v] = Gate{static_cast<std::uint16_t>(target), gdt::k_kernel_code, ist_for(v), k_interrupt_gate,
-                        static_cast<std::uint16_t>(target >> 16), static_cast<std::uint32_t>(target >> 32), 0};
+        g_idt[v] = Gate{static_cast<std::uint16_t>(target),
+                        gdt::k_kernel_code,
+                        ist_for(v),
+                        k_interrupt_gate,
+                        static_cast<std::uint16_t>(target >> 16),
+                        static_cast<std::uint32_t>(target >> 32),
+                        0};
     }
     IdtPointer pointer{sizeof(g_idt) - 1, reinterpret_cast<std::uint64_t>(g_idt.data())};
     asm volatile("lidt %0" : : "m"(pointer) : "memory");

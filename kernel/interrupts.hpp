@@ -17,7 +17,7 @@ struct InterruptFrame {
     // Pushed by the CPU.
     std::uint64_t rip, cs, rflags, rsp, ss;
 };
-static_assert(sizeof(InterruptFrame) == 22 * 8);
+static_assert(sizeof(InterruptFrame) == 22 * sizeof(std::uint64_t));
 
 namespace interrupts {
 

@@ -96,7 +96,8 @@ void init_frames(const multiboot::BootInfo& boot_info) {
     std::uint64_t bitmap_bytes = words * sizeof(std::uint64_t);
     auto spot = FrameAllocator::find_space(std::span(usable.data(), usable_count),
                                            std::span(reserved.data(), reserved_count), bitmap_bytes);
-    if (!spot || *spot + bitmap_bytes > k_early_mapped_end) panic("memory: no room for the frame bitmap ({} bytes)", bitmap_bytes);
+    if (!spot || *spot + bitmap_bytes > k_early_mapped_end)
+        panic("memory: no room for the frame bitmap ({} bytes)", bitmap_bytes);
     reserved[reserved_count++] = {*spot, *spot + bitmap_bytes};
     g_frames.init(std::span(usable.data(), usable_count), std::span(reserved.data(), reserved_count),
                   std::span(reinterpret_cast<std::uint64_t*>(*spot), words));
@@ -124,7 +125,8 @@ void init_paging(const multiboot::BootInfo& boot_info) {
     std::uint64_t rw = address(__rodata_end);
     std::uint64_t end = address(__image_end);
     check(space.map(text, text, rodata - text, {.writable = false, .executable = true, .uncached = false}), "text");
-    check(space.map(rodata, rodata, rw - rodata, {.writable = false, .executable = false, .uncached = false}), "rodata");
+    check(space.map(rodata, rodata, rw - rodata, {.writable = false, .executable = false, .uncached = false}),
+          "rodata");
     check(space.map(rw, rw, end - rw, data), "data");
     for (const auto& stack : kernel_stacks()) check(space.unmap(stack.guard, k_page), "a stack guard");
     cpu::write_cr3(space.root());

@@ -22,10 +22,10 @@ std::string_view copy_string(const PhysicalReader& memory, std::uint64_t address
 
 const char* to_string(Error error) {
     switch (error) {
-    case Error::BadMagic: return "not started by a multiboot loader (bad magic)";
-    case Error::InfoUnreadable: return "multiboot information structure is unreadable";
-    case Error::NoMemoryMap: return "the loader gave no memory map";
-    case Error::MemoryMapUnreadable: return "the memory map is unreadable";
+        case Error::BadMagic: return "not started by a multiboot loader (bad magic)";
+        case Error::InfoUnreadable: return "multiboot information structure is unreadable";
+        case Error::NoMemoryMap: return "the loader gave no memory map";
+        case Error::MemoryMapUnreadable: return "the memory map is unreadable";
     }
     return "unknown multiboot error";
 }
@@ -38,13 +38,15 @@ std::uint64_t BootInfo::usable_bytes() const {
     return total;
 }
 
-Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std::uint64_t info_address, BootInfo& info) {
+Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std::uint64_t info_address,
+                          BootInfo& info) {
     if (magic != k_loader_magic) return err(Error::BadMagic);
     auto header = memory.read_object<Info>(info_address);
     if (!header) return err(Error::InfoUnreadable);
 
     if ((header->flags & flags::k_cmdline) != 0) info.command_line = copy_string(memory, header->cmdline, info);
-    if ((header->flags & flags::k_loader_name) != 0) info.loader_name = copy_string(memory, header->boot_loader_name, info);
+    if ((header->flags & flags::k_loader_name) != 0)
+        info.loader_name = copy_string(memory, header->boot_loader_name, info);
 
     if ((header->flags & flags::k_mmap) == 0) return err(Error::NoMemoryMap);
     // §3.3: entries are variable-sized; each one's size field gives the distance to the next.
@@ -75,7 +77,8 @@ Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std
                 ++info.dropped_modules;
                 continue;
             }
-            std::string_view name = module->string != 0 ? copy_string(memory, module->string, info) : std::string_view();
+            std::string_view name =
+                module->string != 0 ? copy_string(memory, module->string, info) : std::string_view();
             info.modules_storage[info.module_count++] = {module->start, module->end, name};
         }
     }

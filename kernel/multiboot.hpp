@@ -100,6 +100,7 @@ struct BootInfo {
 
 // Fills info from the structure at info_address. info must stay where it is (the views
 // point into it), so it is an out-parameter rather than a returned value.
-Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std::uint64_t info_address, BootInfo& info);
+Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std::uint64_t info_address,
+                          BootInfo& info);
 
 }  // namespace kernel::multiboot

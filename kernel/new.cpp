@@ -14,15 +14,15 @@ void* allocate_or_panic(std::size_t size, std::size_t alignment) {
     void* p = kernel::memory::heap().allocate(size == 0 ? 1 : size, alignment);
     if (p == nullptr) {
         const auto& stats = kernel::memory::heap().stats();
-        kernel::panic("out of memory: cannot allocate {} bytes (aligned to {}); heap holds {} KiB, {} KiB in use, {} free frames",
-                      size, alignment, stats.chunk_bytes / 1024, stats.used_bytes / 1024,
-                      kernel::memory::frames().free_frames());
+        kernel::panic(
+            "out of memory: cannot allocate {} bytes (aligned to {}); heap holds {} KiB, {} KiB in use, {} free frames",
+            size, alignment, stats.chunk_bytes / 1024, stats.used_bytes / 1024, kernel::memory::frames().free_frames());
     }
     return p;
 }
 
 void release(void* p) {
-    auto result = kernel::memory::heap().free(p);
+    auto result = kernel::memory::heap().release(p);
     if (!result) kernel::panic("operator delete({}): {}", p, kernel::to_string(result.error()));
 }
 
@@ -35,8 +35,12 @@ void* operator new(std::size_t size) { return allocate_or_panic(size, k_default)
 void* operator new[](std::size_t size) { return allocate_or_panic(size, k_default); }
 void* operator new(std::size_t size, std::align_val_t a) { return allocate_or_panic(size, to_size(a)); }
 void* operator new[](std::size_t size, std::align_val_t a) { return allocate_or_panic(size, to_size(a)); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return kernel::memory::heap().allocate(size == 0 ? 1 : size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return kernel::memory::heap().allocate(size == 0 ? 1 : size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    return kernel::memory::heap().allocate(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+    return kernel::memory::heap().allocate(size == 0 ? 1 : size);
+}
 void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
     return kernel::memory::heap().allocate(size == 0 ? 1 : size, to_size(a));
 }

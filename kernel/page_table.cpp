@@ -17,9 +17,9 @@ bool aligned(std::uint64_t value, std::uint64_t to) { return (value & (to - 1)) 
 
 const char* to_string(Error error) {
     switch (error) {
-    case Error::OutOfTableMemory: return "no memory for a page table";
-    case Error::NotCanonical: return "address outside the lower canonical half";
-    case Error::Misaligned: return "address or size not 4 KiB aligned";
+        case Error::OutOfTableMemory: return "no memory for a page table";
+        case Error::NotCanonical: return "address outside the lower canonical half";
+        case Error::Misaligned: return "address or size not 4 KiB aligned";
     }
     return "unknown paging error";
 }
@@ -67,7 +67,8 @@ Result<void, Error> AddressSpace::set_range(std::uint64_t virt, std::uint64_t ph
         std::uint64_t* pml4 = m_memory->table(m_root);
         std::uint64_t& pml4e = pml4[index_at(virt, 39)];
         if (unmapping && (pml4e & bits::k_present) == 0) {
-            std::uint64_t skip = std::min(size, k_page_1g * k_table_entries - (virt & (k_page_1g * k_table_entries - 1)));
+            std::uint64_t skip =
+                std::min(size, k_page_1g * k_table_entries - (virt & (k_page_1g * k_table_entries - 1)));
             virt += skip, phys += skip, size -= skip;
             continue;
         }
@@ -102,7 +103,8 @@ Result<void, Error> AddressSpace::set_range(std::uint64_t virt, std::uint64_t ph
     return {};
 }
 
-Result<void, Error> AddressSpace::map(std::uint64_t virt, std::uint64_t phys, std::uint64_t size, Permissions permissions) {
+Result<void, Error> AddressSpace::map(std::uint64_t virt, std::uint64_t phys, std::uint64_t size,
+                                      Permissions permissions) {
     return set_range(virt, phys, size, permissions);
 }
 

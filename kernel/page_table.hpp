@@ -71,8 +71,7 @@ public:
     [[nodiscard]] std::uint64_t tables_allocated() const { return m_tables; }
 
 private:
-    AddressSpace(TableMemory& memory, std::uint64_t root, bool nx)
-        : m_memory(&memory), m_root(root), m_nx(nx) {}
+    AddressSpace(TableMemory& memory, std::uint64_t root, bool nx) : m_memory(&memory), m_root(root), m_nx(nx) {}
     [[nodiscard]] std::uint64_t leaf_bits(Permissions p, bool huge) const;
     Result<std::uint64_t*, Error> child_table(std::uint64_t& entry, std::uint64_t entry_page_size);
     Result<void, Error> set_range(std::uint64_t virt, std::uint64_t phys, std::uint64_t size,

@@ -22,18 +22,42 @@ const SymbolTable& SymbolTable::kernel() {
 namespace {
 
 bool g_panicking = false;
-constexpr unsigned k_max_frames = 32;
+constexpr unsigned k_max_frames = 32;    // distinct frames printed
+constexpr unsigned k_max_walk = 100000;  // frames followed (a stack of recursion is deep)
 
 // Intel SDM vol. 3A table 6-1.
-constexpr std::array<const char*, 32> k_exception_names = {
-    "Divide error (#DE)", "Debug (#DB)", "Non-maskable interrupt (NMI)", "Breakpoint (#BP)",
-    "Overflow (#OF)", "BOUND range exceeded (#BR)", "Invalid opcode (#UD)", "Device not available (#NM)",
-    "Double fault (#DF)", "Coprocessor segment overrun", "Invalid TSS (#TS)", "Segment not present (#NP)",
-    "Stack-segment fault (#SS)", "General protection fault (#GP)", "Page fault (#PF)", "Reserved (15)",
-    "x87 floating-point error (#MF)", "Alignment check (#AC)", "Machine check (#MC)",
-    "SIMD floating-point exception (#XM)", "Virtualization exception (#VE)", "Control protection (#CP)",
-    "Reserved (22)", "Reserved (23)", "Reserved (24)", "Reserved (25)", "Reserved (26)", "Reserved (27)",
-    "Hypervisor injection (#HV)", "VMM communication (#VC)", "Security exception (#SX)", "Reserved (31)"};
+constexpr std::array<const char*, 32> k_exception_names = {"Divide error (#DE)",
+                                                           "Debug (#DB)",
+                                                           "Non-maskable interrupt (NMI)",
+                                                           "Breakpoint (#BP)",
+                                                           "Overflow (#OF)",
+                                                           "BOUND range exceeded (#BR)",
+                                                           "Invalid opcode (#UD)",
+                                                           "Device not available (#NM)",
+                                                           "Double fault (#DF)",
+                                                           "Coprocessor segment overrun",
+                                                           "Invalid TSS (#TS)",
+                                                           "Segment not present (#NP)",
+                                                           "Stack-segment fault (#SS)",
+                                                           "General protection fault (#GP)",
+                                                           "Page fault (#PF)",
+                                                           "Reserved (15)",
+                                                           "x87 floating-point error (#MF)",
+                                                           "Alignment check (#AC)",
+                                                           "Machine check (#MC)",
+                                                           "SIMD floating-point exception (#XM)",
+                                                           "Virtualization exception (#VE)",
+                                                           "Control protection (#CP)",
+                                                           "Reserved (22)",
+                                                           "Reserved (23)",
+                                                           "Reserved (24)",
+                                                           "Reserved (25)",
+                                                           "Reserved (26)",
+                                                           "Reserved (27)",
+                                                           "Hypervisor injection (#HV)",
+                                                           "VMM communication (#VC)",
+                                                           "Security exception (#SX)",
+                                                           "Reserved (31)"};
 
 constexpr std::uint8_t k_vector_page_fault = 14;
 
@@ -60,7 +84,8 @@ void print_page_fault_details(std::uint64_t error_code, std::uint64_t address) {
     if ((error_code & 8) != 0) print(", reserved bit set");
     println(")");
     if (address < 4096) println("  (a null pointer dereference: page 0 is never mapped)");
-    if (const StackRange* stack = guard_containing(address)) println("  stack overflow: {} ran into its guard page", stack->name);
+    if (const StackRange* stack = guard_containing(address))
+        println("  stack overflow: {} ran into its guard page", stack->name);
 }
 
 void print_registers(const InterruptFrame& f) {
@@ -80,18 +105,36 @@ void print_backtrace(std::uint64_t rip, std::uint64_t rbp) {
     unsigned depth = 0;
     if (rip != 0) println("  #{} {:#018x} {}", depth++, rip, SymbolizedAddress{rip});
     // Each frame: [rbp] = caller's rbp, [rbp + 8] = return address. Stop at the zero rbp
-    // that boot/multiboot.asm plants, or at anything that leaves the known stacks.
-    while (depth < k_max_frames && rbp != 0 && rbp % 8 == 0 && stack_containing(rbp, 16) != nullptr) {
+    // that boot/multiboot.asm plants, or at anything that leaves the known stacks. Runs of
+    // one return address (deep recursion) print once with a count.
+    std::uint64_t repeated_address = 0;
+    unsigned repeats = 0;
+    unsigned walked = 0;
+    while (walked++ < k_max_walk && rbp != 0 && rbp % 8 == 0 && stack_containing(rbp, 16) != nullptr) {
         const auto* frame = reinterpret_cast<const std::uint64_t*>(rbp);
         std::uint64_t return_address = frame[1];
         if (return_address == 0) break;
-        // Name the call instruction, not whatever follows it.
-        auto symbol = SymbolTable::kernel().lookup(return_address - 1);
-        if (symbol) println("  #{} {:#018x} {}+{:#x}", depth++, return_address, symbol->name, symbol->offset + 1);
-        else println("  #{} {:#018x} ??", depth++, return_address);
+        if (return_address == repeated_address) {
+            ++repeats;
+        } else {
+            if (repeats != 0) println("  ... the frame above {} more times", repeats);
+            repeats = 0;
+            repeated_address = return_address;
+            if (depth == k_max_frames) {
+                println("  ... (more frames not shown)");
+                return;
+            }
+            // Name the call instruction, not whatever follows it.
+            auto symbol = SymbolTable::kernel().lookup(return_address - 1);
+            if (symbol)
+                println("  #{} {:#018x} {}+{:#x}", depth++, return_address, symbol->name, symbol->offset + 1);
+            else
+                println("  #{} {:#018x} ??", depth++, return_address);
+        }
         if (frame[0] <= rbp) break;  // frames only go up the stack
         rbp = frame[0];
     }
+    if (repeats != 0) println("  ... the frame above {} more times", repeats);
 }
 
 void panic_begin() {
@@ -111,8 +154,8 @@ void panic_end(std::uint64_t frame_pointer) {
 
 void report_exception(const InterruptFrame& frame) {
     panic_begin();
-    println("PANIC: CPU exception: {} (vector {}), error code {:#x}", k_exception_names[frame.vector & 31], frame.vector,
-            frame.error_code);
+    println("PANIC: CPU exception: {} (vector {}), error code {:#x}", k_exception_names[frame.vector & 31],
+            frame.vector, frame.error_code);
     println("  rip {:#018x} {}", frame.rip, SymbolizedAddress{frame.rip});
     if (frame.vector == k_vector_page_fault) print_page_fault_details(frame.error_code, cpu::read_cr2());
     print_registers(frame);

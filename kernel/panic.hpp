@@ -32,7 +32,7 @@ void print_backtrace(std::uint64_t rip, std::uint64_t rbp);
 }  // namespace kernel
 
 // Checks an invariant in every build; the message says which invariant broke.
-#define KERNEL_ASSERT(condition)                                                                   \
-    do {                                                                                           \
+#define KERNEL_ASSERT(condition)                                                                           \
+    do {                                                                                                   \
         if (!(condition)) ::kernel::panic("assertion failed: {} ({}:{})", #condition, __FILE__, __LINE__); \
     } while (0)

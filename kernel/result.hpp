@@ -14,7 +14,9 @@ struct Err {
 };
 
 template <typename E>
-constexpr Err<E> err(E error) { return Err<E>{error}; }
+constexpr Err<E> err(E error) {
+    return Err<E>{error};
+}
 
 template <typename T, typename E>
 class [[nodiscard]] Result {
@@ -22,16 +24,24 @@ public:
     using ValueType = T;
     using ErrorType = E;
 
-    constexpr Result(T value) : m_ok(true) { new (&m_value) T(std::move(value)); }  // NOLINT(google-explicit-constructor)
+    constexpr Result(T value) : m_ok(true) {
+        new (&m_value) T(std::move(value));
+    }  // NOLINT(google-explicit-constructor)
     template <typename F>
-    constexpr Result(Err<F> e) : m_ok(false) { new (&m_error) E(e.error); }  // NOLINT(google-explicit-constructor)
+    constexpr Result(Err<F> e) : m_ok(false) {
+        new (&m_error) E(e.error);
+    }  // NOLINT(google-explicit-constructor)
     Result(const Result& other) : m_ok(other.m_ok) {
-        if (m_ok) new (&m_value) T(other.m_value);
-        else new (&m_error) E(other.m_error);
+        if (m_ok)
+            new (&m_value) T(other.m_value);
+        else
+            new (&m_error) E(other.m_error);
     }
     Result(Result&& other) noexcept : m_ok(other.m_ok) {
-        if (m_ok) new (&m_value) T(std::move(other.m_value));
-        else new (&m_error) E(other.m_error);
+        if (m_ok)
+            new (&m_value) T(std::move(other.m_value));
+        else
+            new (&m_error) E(other.m_error);
     }
     Result& operator=(const Result& other) {
         if (this != &other) {
@@ -95,9 +105,9 @@ private:
 
 // Evaluates a Result; on error returns the error from the enclosing function, otherwise
 // yields the value.
-#define TRY(expression)                                        \
-    ({                                                         \
-        auto&& try_result_ = (expression);                     \
+#define TRY(expression)                                              \
+    ({                                                               \
+        auto&& try_result_ = (expression);                           \
         if (!try_result_) return ::kernel::err(try_result_.error()); \
-        std::move(try_result_).release_value();                \
+        std::move(try_result_).release_value();                      \
     })

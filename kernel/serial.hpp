@@ -16,7 +16,7 @@ public:
 
 private:
     // Register offsets from the base port (PC16550D data sheet, table 2).
-    static constexpr std::uint16_t k_data = 0;          // THR/RBR; divisor low with DLAB
+    static constexpr std::uint16_t k_data = 0;              // THR/RBR; divisor low with DLAB
     static constexpr std::uint16_t k_interrupt_enable = 1;  // divisor high with DLAB
     static constexpr std::uint16_t k_fifo_control = 2;
     static constexpr std::uint16_t k_line_control = 3;

@@ -40,8 +40,10 @@ std::optional<Symbol> SymbolTable::lookup(std::uint64_t address) const {
     std::size_t high = m_count;
     while (low < high) {
         std::size_t mid = low + (high - low) / 2;
-        if (entry(mid).address <= address) low = mid + 1;
-        else high = mid;
+        if (entry(mid).address <= address)
+            low = mid + 1;
+        else
+            high = mid;
     }
     if (low == 0) return std::nullopt;
     Entry found = entry(low - 1);

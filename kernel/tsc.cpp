@@ -50,9 +50,12 @@ std::uint64_t from_kvmclock() {
     if (hypervisor_max_leaf("KVMKVMKVM\0\0\0") < 0x40000001) return 0;
     std::uint32_t features = cpu::cpuid(0x40000001).eax;
     std::uint32_t msr = 0;
-    if ((features & k_kvm_feature_clocksource2) != 0) msr = k_msr_kvm_system_time_new;
-    else if ((features & k_kvm_feature_clocksource) != 0) msr = k_msr_kvm_system_time;
-    else return 0;
+    if ((features & k_kvm_feature_clocksource2) != 0)
+        msr = k_msr_kvm_system_time_new;
+    else if ((features & k_kvm_feature_clocksource) != 0)
+        msr = k_msr_kvm_system_time;
+    else
+        return 0;
     auto* info = static_cast<volatile PvclockTimeInfo*>(&g_pvclock);
     cpu::wrmsr(msr, reinterpret_cast<std::uint64_t>(&g_pvclock) | 1);
     std::uint32_t mul = 0;

@@ -7,5 +7,7 @@ int main() {
     for (const auto& setting : kernel::command_line().settings()) {
         kernel::println("  setting {} = {}", setting.key, setting.value);
     }
-    return kernel::command_line().get_u64("exit").value_or(0) > 126 ? 1 : static_cast<int>(kernel::command_line().get_u64("exit").value_or(0));
+    return kernel::command_line().get_u64("exit").value_or(0) > 126
+               ? 1
+               : static_cast<int>(kernel::command_line().get_u64("exit").value_or(0));
 }

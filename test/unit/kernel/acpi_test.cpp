@@ -22,7 +22,8 @@ struct FakeFirmware {
     void fix_checksum(std::uint64_t address, std::size_t length, std::size_t checksum_offset) {
         bytes[address + checksum_offset] = std::byte{0};
         std::uint8_t sum = 0;
-        for (std::size_t i = 0; i < length; ++i) sum = static_cast<std::uint8_t>(sum + std::to_integer<std::uint8_t>(bytes[address + i]));
+        for (std::size_t i = 0; i < length; ++i)
+            sum = static_cast<std::uint8_t>(sum + std::to_integer<std::uint8_t>(bytes[address + i]));
         bytes[address + checksum_offset] = std::byte{static_cast<std::uint8_t>(-sum)};
     }
     SdtHeader header(const char* signature, std::uint32_t length) {
@@ -65,7 +66,8 @@ FakeFirmware seabios_like() {
     // DSDT: some AML, then Name(\_S5, Package(4) {5, Zero, 0, 0}).
     std::uint32_t dsdt_length = 36 + 40;
     f.put(k_dsdt, f.header("DSDT", dsdt_length));
-    f.put_bytes(k_dsdt + 36 + 20, {0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 0x05, 0x00, 0x0A, 0x00, 0x0A, 0x00});
+    f.put_bytes(k_dsdt + 36 + 20,
+                {0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 0x05, 0x00, 0x0A, 0x00, 0x0A, 0x00});
     f.fix_checksum(k_dsdt, dsdt_length, 9);
 
     f.put(k_apic, f.header("APIC", 44));

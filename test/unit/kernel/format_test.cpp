@@ -60,11 +60,7 @@ TEST_CASE("format: text, characters, booleans, pointers") {
     CHECK(format("{}", reinterpret_cast<const void*>(0x1000)) == "0x1000");
 }
 
-TEST_CASE("format: floating point, braces, custom types") {
-    CHECK(format("{:.3f}", 3.14159) == "3.142");
-    CHECK(format("{:.0f}", 2.5) == "3");
-    CHECK(format("{:.2f}", -0.005) == "-0.01");
-    CHECK(format("{}", 1.5) == "1.500000");
+TEST_CASE("format: braces and custom types") {
     CHECK(format("{{}} {}", 1) == "{} 1");
     CHECK(format("}}") == "}");
     CHECK(format("{}", Point{1, -2}) == "(1, -2)");
@@ -77,6 +73,7 @@ TEST_CASE("format: the compile-time checker counts fields") {
     static_assert(kernel::fmt::count_fields("}") == -1);
     static_assert(kernel::fmt::count_fields("{:q}") == -1);
     static_assert(kernel::fmt::count_fields("{0}") == -1);
+    static_assert(kernel::fmt::count_fields("{:.2f}") == -1);  // no floating point
 }
 
 TEST_CASE("format: a runtime format string with too few arguments marks the gap") {

@@ -14,7 +14,7 @@ class VectorSource final : public Heap::ChunkSource {
 public:
     explicit VectorSource(std::size_t limit) : m_limit(limit) {}
     std::span<std::byte> grow(std::size_t min_bytes) override {
-        std::size_t bytes = std::max<std::size_t>(min_bytes, 64 * 1024);
+        std::size_t bytes = std::max<std::size_t>(min_bytes, std::size_t{64} * 1024);
         if (m_given + bytes > m_limit) return {};
         m_given += bytes;
         m_chunks.emplace_back(bytes + 16);
@@ -43,7 +43,7 @@ TEST_CASE("heap: allocations are aligned, distinct and writable; free returns ev
         blocks.push_back(p);
     }
     CHECK(heap.stats().allocations == blocks.size());
-    for (void* p : blocks) CHECK(heap.free(p).has_value());
+    for (void* p : blocks) CHECK(heap.release(p).has_value());
     CHECK(heap.stats().allocations == 0);
     CHECK(heap.stats().used_bytes == 0);
     // Everything merged back: one allocation of nearly the whole chunk fits again.
@@ -58,7 +58,7 @@ TEST_CASE("heap: over-aligned allocations") {
         void* p = heap.allocate(100, alignment);
         REQUIRE(p != nullptr);
         CHECK(reinterpret_cast<std::uintptr_t>(p) % alignment == 0);
-        CHECK(heap.free(p).has_value());
+        CHECK(heap.release(p).has_value());
     }
     CHECK(heap.allocate(8, 3) == nullptr);  // not a power of two
     CHECK(heap.stats().failed_allocations == 1);
@@ -66,14 +66,14 @@ TEST_CASE("heap: over-aligned allocations") {
 }
 
 TEST_CASE("heap: out of memory is a null pointer, not a crash") {
-    VectorSource source(128 * 1024);
+    VectorSource source(std::size_t{128} * 1024);
     Heap heap(&source);
     std::vector<void*> blocks;
     while (void* p = heap.allocate(10000)) blocks.push_back(p);
     CHECK(blocks.size() >= 10);
     CHECK(heap.stats().failed_allocations == 1);
     CHECK(heap.allocate(std::size_t{1} << 50) == nullptr);
-    for (void* p : blocks) CHECK(heap.free(p).has_value());
+    for (void* p : blocks) CHECK(heap.release(p).has_value());
 }
 
 TEST_CASE("heap: double free, foreign pointers and overwritten headers are reported") {
@@ -81,14 +81,14 @@ TEST_CASE("heap: double free, foreign pointers and overwritten headers are repor
     Heap heap(&source);
     void* a = heap.allocate(64);
     void* b = heap.allocate(64);
-    CHECK(heap.free(a).has_value());
-    CHECK(heap.free(a).error() == HeapError::DoubleFree);
+    CHECK(heap.release(a).has_value());
+    CHECK(heap.release(a).error() == HeapError::DoubleFree);
     int on_stack = 0;
-    CHECK(heap.free(&on_stack).error() == HeapError::NotFromHeap);
-    CHECK(heap.free(nullptr).has_value());
+    CHECK(heap.release(&on_stack).error() == HeapError::NotFromHeap);
+    CHECK(heap.release(nullptr).has_value());
     // An overflow from the block before b tramples b's header.
     std::memset(static_cast<std::byte*>(b) - 16, 0x47, 16);
-    CHECK(heap.free(b).error() == HeapError::Corrupted);
+    CHECK(heap.release(b).error() == HeapError::Corrupted);
 }
 
 TEST_CASE("heap: random allocate/free keeps data intact and accounting exact") {
@@ -114,12 +114,12 @@ TEST_CASE("heap: random allocate/free keeps data intact and accounting exact") {
         } else {
             std::size_t i = random() % live.size();
             for (std::size_t k = 0; k < live[i].size; ++k) REQUIRE(live[i].p[k] == live[i].tag);
-            REQUIRE(heap.free(live[i].p).has_value());
+            REQUIRE(heap.release(live[i].p).has_value());
             live[i] = live.back();
             live.pop_back();
         }
     }
     CHECK(heap.stats().allocations == live.size());
-    for (auto& l : live) REQUIRE(heap.free(l.p).has_value());
+    for (auto& l : live) REQUIRE(heap.release(l.p).has_value());
     CHECK(heap.stats().used_bytes == 0);
 }

@@ -91,8 +91,10 @@ TEST_CASE("multiboot: hostile memory maps are cut short and counted, never overr
     BootInfo info2;
     auto result = parse(memory2.reader(), k_loader_magic, 0x10000, info2);
     // Either the map ends in unreadable memory (an error) or the junk entries are dropped.
-    if (result) CHECK(info2.dropped_regions >= 1);
-    else CHECK(result.error() == Error::MemoryMapUnreadable);
+    if (result)
+        CHECK(info2.dropped_regions >= 1);
+    else
+        CHECK(result.error() == Error::MemoryMapUnreadable);
 }
 
 TEST_CASE("multiboot: an unterminated command line is cut at the limit") {

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Boot tests: boot real images in QEMU and check what they print and how they exit.
+
+    boot_test.py CASE --build DIR --source DIR
+
+Each case is one ctest test (test/boot/CMakeLists.txt). Images boot through tools/run, so
+they use KVM with qboot when /dev/kvm opens and TCG otherwise, except where a case says.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CASES = {}
+
+
+def case(function):
+    CASES[function.__name__] = function
+    return function
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(condition, message, output=""):
+    if not condition:
+        raise Failure(message + ("\n--- guest output ---\n" + output if output else ""))
+
+
+def run(args, timeout=120):
+    try:
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           timeout=timeout, text=True, errors="replace")
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        raise Failure(f"timed out after {timeout}s: {' '.join(args)}\n{out}")
+    return p.returncode, p.stdout
+
+
+class Env:
+    def __init__(self, build, source):
+        self.build = build
+        self.source = source
+
+    def image(self, name):
+        return os.path.join(self.build, "examples", name, f"{name}.elf")
+
+    def boot(self, name, *options, timeout=120):
+        return run([os.path.join(self.source, "tools", "run"), self.image(name), "--timeout", str(timeout - 10),
+                    *options], timeout=timeout)
+
+
+@case
+def hello(env):
+    status, out = env.boot("hello", "--append", "greeting=hi")
+    expect(status == 0, f"exit status {status}, wanted 0", out)
+    expect("Hello from the unikernel!" in out, "no greeting", out)
+    expect("setting greeting = hi" in out, "command line not seen by the application", out)
+    m = re.search(r"booted in (\d+) us", out)
+    expect(m is not None, "no boot time printed", out)
+    expect("kernel: exit status 0" in out, "no exit line", out)
+
+
+@case
+def hello_exit_status(env):
+    status, out = env.boot("hello", "--append", "exit=42")
+    expect(status == 42, f"exit status {status}, wanted 42 passed through tools/run", out)
+
+
+@case
+def hello_tcg(env):
+    status, out = env.boot("hello", "--accel", "tcg")
+    expect(status == 0, f"exit status {status} under TCG", out)
+    expect("Hello from the unikernel!" in out, "no greeting", out)
+
+
+@case
+def hello_plain_qemu(env):
+    # QEMU's defaults: SeaBIOS, the default machine, TCG, default devices, no
+    # isa-debug-exit. Only the display is off and the serial port goes to a file. The
+    # kernel must power off through ACPI.
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "serial.log")
+        status, qemu_out = run(["qemu-system-x86_64", "-kernel", env.image("hello"), "-display", "none",
+                                "-serial", f"file:{log}"], timeout=120)
+        out = open(log, errors="replace").read()
+    expect(status == 0, f"QEMU exit status {status}: {qemu_out}", out)
+    expect("Hello from the unikernel!" in out, "no greeting", out)
+    expect("kernel: exit status 0" in out, "the guest did not exit cleanly", out)
+
+
+@case
+def hello_bad_command_line(env):
+    status, out = env.boot("hello", "--append", 'ok=1 =nokey bad!name=2 q="open')
+    expect(status == 0, f"a malformed command line must not stop the boot (status {status})", out)
+    expect(re.search(r"column \d+: setting has no name before '=': '=nokey'", out), "empty key not reported with its column", out)
+    expect("bad!name=2" in out, "bad key not reported", out)
+    expect("unterminated quote" in out, "unterminated quote not reported", out)
+    expect("setting ok = 1" in out, "the good setting was lost", out)
+
+
+def fault_case(env, kind, *patterns):
+    status, out = env.boot("fault", "--append", f"fault={kind}")
+    expect(status == 101, f"exit status {status}, wanted 101 (panic)", out)
+    for pattern in patterns:
+        expect(re.search(pattern, out) is not None, f"panic report lacks /{pattern}/", out)
+    expect(re.search(r"#\d+ 0x[0-9a-f]{16} main\(\)\+0x", out) or kind == "overflow",
+           "backtrace does not reach main()", out)
+
+
+@case
+def fault_page(env):
+    fault_case(env, "page", r"CPU exception: Page fault \(#PF\) \(vector 14\)",
+               r"faulting address \(CR2\): 0x00000000dead0000 \(page not present, write\)",
+               r"rip 0x[0-9a-f]+ \(anonymous namespace\)::write_through_bad_pointer",
+               r"#0 0x[0-9a-f]+ \(anonymous namespace\)::write_through_bad_pointer")
+
+
+@case
+def fault_null(env):
+    fault_case(env, "null", r"Page fault \(#PF\)", r"a null pointer dereference", r"read_null")
+
+
+@case
+def fault_stack_overflow(env):
+    fault_case(env, "overflow", r"Page fault \(#PF\)", r"stack overflow: boot stack ran into its guard page",
+               r"recurse\(int\)")
+
+
+@case
+def fault_invalid_opcode(env):
+    fault_case(env, "ud", r"Invalid opcode \(#UD\) \(vector 6\)", r"rip 0x[0-9a-f]+ main\(\)\+0x")
+
+
+@case
+def fault_panic(env):
+    fault_case(env, "panic", r"PANIC: deliberate panic \(42\)", r"backtrace:")
+
+
+@case
+def grub_iso(env):
+    with tempfile.TemporaryDirectory() as tmp:
+        iso = os.path.join(tmp, "hello.iso")
+        status, out = run([os.path.join(env.source, "tools", "mkiso"), env.image("hello"), iso, "from=grub"])
+        expect(status == 0, "tools/mkiso failed", out)
+        status, out = run([os.path.join(env.source, "tools", "run"), iso, "--timeout", "170"], timeout=180)
+    expect(status == 0, f"exit status {status}", out)
+    expect("setting from = grub" in out, "GRUB's command line did not arrive", out)
+    expect("Hello from the unikernel!" in out, "no greeting", out)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("--build", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args()
+    if not shutil.which("qemu-system-x86_64"):
+        print("qemu-system-x86_64 is not installed", file=sys.stderr)
+        return 1
+    try:
+        CASES[args.case](Env(args.build, args.source))
+    except Failure as e:
+        print(f"FAIL {args.case}: {e}", file=sys.stderr)
+        return 1
+    print(f"PASS {args.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
