@@ -27,6 +27,17 @@ set(UNIKERNEL_LINKER_SCRIPT ${PROJECT_SOURCE_DIR}/boot/linker.ld)
 set(UNIKERNEL_KSYMS_ASM ${PROJECT_SOURCE_DIR}/tools/ksyms.asm)
 set(UNIKERNEL_KSYMS_PY ${PROJECT_SOURCE_DIR}/tools/ksyms.py)
 
+# unikernel_layer(NAME SOURCES ...): one layer of the kernel (kernel/, apic/, runtime/, ...)
+# as an object library that every application image links in whole. Whole objects, not an
+# archive: layers register themselves (KERNEL_INIT, driver tables) through linker sections,
+# and nothing refers to those objects by name.
+function(unikernel_layer name)
+  cmake_parse_arguments(LAYER "" "" "SOURCES" ${ARGN})
+  add_library(${name}_objs OBJECT ${LAYER_SOURCES})
+  target_link_libraries(${name}_objs PRIVATE kernel_flags)
+  set_property(GLOBAL APPEND PROPERTY UNIKERNEL_LAYERS ${name}_objs)
+endfunction()
+
 function(_unikernel_link_options target)
   set_target_properties(${target} PROPERTIES LINKER_LANGUAGE CXX LINK_DEPENDS ${UNIKERNEL_LINKER_SCRIPT})
   target_link_options(${target} PRIVATE
@@ -47,7 +58,11 @@ function(add_unikernel_app name)
   add_library(${name}_objs OBJECT ${APP_SOURCES})
   target_link_libraries(${name}_objs PRIVATE kernel_flags)
 
-  set(objects $<TARGET_OBJECTS:${name}_objs> $<TARGET_OBJECTS:kernel_objs>)
+  set(objects $<TARGET_OBJECTS:${name}_objs>)
+  get_property(layers GLOBAL PROPERTY UNIKERNEL_LAYERS)
+  foreach(layer ${layers})
+    list(APPEND objects $<TARGET_OBJECTS:${layer}>)
+  endforeach()
   set(bin ${CMAKE_CURRENT_BINARY_DIR})
 
   add_custom_command(OUTPUT ${bin}/${name}.ksyms0.o

@@ -7,6 +7,7 @@
 #include "kernel/cpu.hpp"
 #include "kernel/exit.hpp"
 #include "kernel/gdt.hpp"
+#include "kernel/init.hpp"
 #include "kernel/interrupts.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/memory.hpp"
@@ -27,6 +28,7 @@ namespace {
 
 constinit multiboot::BootInfo g_boot_info;
 constinit CommandLine g_command_line;
+std::optional<acpi::Tables> g_acpi_tables;
 std::uint64_t g_boot_ns = 0;
 
 void report_command_line() {
@@ -42,6 +44,7 @@ std::optional<tsc::PmTimer> init_acpi() {
         println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(tables.error()));
         return std::nullopt;
     }
+    g_acpi_tables.emplace(*tables);
     if (tables->rejected != 0)
         println("kernel: ACPI: {} tables ignored (unreadable or bad checksum)", tables->rejected);
     auto fadt = acpi::read_fadt(memory::physical_reader(), *tables);
@@ -63,6 +66,14 @@ std::optional<tsc::PmTimer> init_acpi() {
 const CommandLine& command_line() { return g_command_line; }
 const multiboot::BootInfo& boot_info() { return g_boot_info; }
 std::uint64_t boot_duration_ns() { return g_boot_ns; }
+const acpi::Tables* acpi_tables() { return g_acpi_tables ? &*g_acpi_tables : nullptr; }
+
+extern "C" const InitCall __kernel_init_start[];
+extern "C" const InitCall __kernel_init_end[];
+
+void run_init_calls() {
+    for (const InitCall* call = __kernel_init_start; call != __kernel_init_end; ++call) call->function();
+}
 
 }  // namespace kernel
 
@@ -82,6 +93,7 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
 
     auto pm_timer = init_acpi();
     const auto& frequency = tsc::calibrate(pm_timer);
+    run_init_calls();
     g_boot_ns = tsc::ticks_to_ns(cpu::rdtsc() - boot_tsc_start);
 
     println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}", g_boot_info.usable_bytes() >> 20,

@@ -42,6 +42,8 @@ struct Route {
 alignas(16) std::array<Gate, k_vector_count> g_idt;
 std::array<Route, k_vector_count> g_routes;
 std::uint64_t g_unhandled = 0;
+void (*g_eoi)() = nullptr;
+std::uint8_t g_spurious_vector = 0xFF;
 
 std::uint8_t ist_for(std::size_t vector) {
     switch (vector) {
@@ -88,15 +90,21 @@ std::uint8_t allocate_vector() {
 
 std::uint64_t unhandled_count() { return g_unhandled; }
 
+void set_end_of_interrupt(void (*eoi)(), std::uint8_t spurious_vector) {
+    g_eoi = eoi;
+    g_spurious_vector = spurious_vector;
+}
+
 }  // namespace kernel::interrupts
 
 extern "C" void interrupt_dispatch(kernel::InterruptFrame* frame) {
     using namespace kernel::interrupts;
     if (frame->vector < k_first_external_vector) kernel::report_exception(*frame);
+    if (frame->vector == g_spurious_vector) return;
     auto& route = g_routes[frame->vector];
-    if (route.handler == nullptr) {
+    if (route.handler == nullptr)
         ++g_unhandled;
-        return;
-    }
-    route.handler(*frame, route.context);
+    else
+        route.handler(*frame, route.context);
+    if (g_eoi != nullptr) g_eoi();
 }

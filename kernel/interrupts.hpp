@@ -34,6 +34,9 @@ void clear_handler(std::uint8_t vector);
 std::uint8_t allocate_vector();
 // Interrupts that arrived on a vector with no handler.
 std::uint64_t unhandled_count();
+// Called after every handler of an external vector (the interrupt controller's EOI).
+// Vectors in [spurious_first, 255] get no EOI (the APIC's spurious vector needs none).
+void set_end_of_interrupt(void (*eoi)(), std::uint8_t spurious_vector);
 
 }  // namespace interrupts
 }  // namespace kernel

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "kernel/acpi.hpp"
 #include "kernel/command_line.hpp"
 #include "kernel/console.hpp"
 #include "kernel/exit.hpp"
@@ -16,5 +17,7 @@ const CommandLine& command_line();
 const multiboot::BootInfo& boot_info();
 // From the kernel's first instruction to the call of main.
 std::uint64_t boot_duration_ns();
+// The ACPI tables found at boot, or nullptr when there are none.
+const acpi::Tables* acpi_tables();
 
 }  // namespace kernel
