@@ -8,6 +8,9 @@
 #include "kernel/memory.hpp"
 #include "kernel/panic.hpp"
 
+// The hosted library would define this; `new (std::nothrow)` refers to it.
+const std::nothrow_t std::nothrow{};
+
 namespace {
 
 void* allocate_or_panic(std::size_t size, std::size_t alignment) {

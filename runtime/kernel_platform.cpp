@@ -1,0 +1,70 @@
+// The event loop's platform inside the unikernel: the TSC clock, the one hardware timer
+// (installed by apic/), and `sti; hlt` to sleep without losing a wake-up.
+
+#include <algorithm>
+
+#include "kernel/clock.hpp"
+#include "kernel/console.hpp"
+#include "kernel/cpu.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/timer.hpp"
+#include "runtime/runtime.hpp"
+
+namespace runtime {
+
+namespace detail {
+void fatal(const char* message) { kernel::panic("runtime: {}", message); }
+}  // namespace detail
+
+namespace {
+
+class KernelPlatform final : public Platform {
+public:
+    Instant now() override { return instant_from_ns(static_cast<std::int64_t>(kernel::clock::now_ns())); }
+
+    void arm_timer(std::optional<Instant> deadline) override {
+        m_deadline = deadline;
+        kernel::timer::Device* timer = kernel::timer::device();
+        if (timer == nullptr) return;
+        if (deadline)
+            timer->arm_at(static_cast<std::uint64_t>(std::max<std::int64_t>(0, to_ns(*deadline))));
+        else
+            timer->disarm();
+    }
+
+    void wait(bool (*has_work)(void*), void* context) override {
+        kernel::cpu::disable_interrupts();
+        if (has_work(context)) {
+            kernel::cpu::enable_interrupts();
+            return;
+        }
+        if (kernel::timer::device() == nullptr && m_deadline) {
+            // No timer to wake us: poll the clock instead of sleeping through the deadline.
+            kernel::cpu::enable_interrupts();
+            kernel::cpu::pause();
+            return;
+        }
+        // sti's shadow covers hlt: an interrupt already pending wakes the hlt.
+        kernel::cpu::enable_interrupts_and_halt();
+    }
+
+private:
+    std::optional<Instant> m_deadline;
+};
+
+}  // namespace
+
+int run(Task<int> main) {
+    KernelPlatform platform;
+    if (kernel::timer::device() == nullptr) kernel::println("runtime: no hardware timer; sleeping tasks will poll");
+    int result;
+    {
+        EventLoop loop(platform);
+        kernel::cpu::enable_interrupts();
+        result = loop.run(std::move(main));
+        kernel::cpu::disable_interrupts();
+    }
+    return result;
+}
+
+}  // namespace runtime

@@ -1,0 +1,70 @@
+#include "runtime/signal.hpp"
+
+#include <utility>
+
+#include "runtime/event_loop.hpp"
+
+namespace runtime {
+namespace {
+
+// Every live signal, so the loop can find the notified ones; and one flag that says
+// "look": interrupt handlers touch only the atomics.
+Signal* g_signals = nullptr;
+std::atomic<bool> g_any_pending{false};
+
+}  // namespace
+
+Signal::Signal() {
+    m_next = g_signals;
+    if (g_signals != nullptr) g_signals->m_previous = this;
+    g_signals = this;
+}
+
+Signal::~Signal() {
+    if (m_previous != nullptr)
+        m_previous->m_next = m_next;
+    else
+        g_signals = m_next;
+    if (m_next != nullptr) m_next->m_previous = m_previous;
+}
+
+void Signal::notify() noexcept {
+    m_pending.store(true, std::memory_order_release);
+    g_any_pending.store(true, std::memory_order_release);
+}
+
+void Signal::Awaiter::await_suspend(std::coroutine_handle<> waiter) noexcept { signal.m_waiter = waiter; }
+
+Signal::Awaiter::~Awaiter() {
+    // A waiter destroyed while suspended (its task was destroyed) must not be resumed.
+    signal.m_waiter = nullptr;
+}
+
+bool Signal::take_any_pending() noexcept { return g_any_pending.exchange(false, std::memory_order_acquire); }
+bool Signal::any_pending() noexcept { return g_any_pending.load(std::memory_order_acquire); }
+
+bool Signal::deliver() {
+    if (!m_waiter && !m_callback) return false;  // stays pending for the next wait
+    if (!m_pending.exchange(false, std::memory_order_acquire)) return false;
+    if (m_waiter) {
+        // Resumed on the loop's next turn, not here: it may destroy signals we are visiting.
+        EventLoop::current().schedule(std::exchange(m_waiter, nullptr));
+        return false;
+    }
+    m_callback();
+    return true;  // the callback may have created or destroyed signals
+}
+
+void Signal::deliver_all() {
+    if (!take_any_pending()) return;
+    // Each delivery clears a pending flag, so restarting after a callback terminates.
+    Signal* s = g_signals;
+    while (s != nullptr) {
+        if (s->deliver())
+            s = g_signals;
+        else
+            s = s->m_next;
+    }
+}
+
+}  // namespace runtime
