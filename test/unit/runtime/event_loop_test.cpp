@@ -39,6 +39,24 @@ struct Tracked {
     ~Tracked() { --live; }
 };
 
+// Coroutines are free functions with parameters here, not capturing lambdas: a lambda
+// coroutine reaches its captures through the closure object, which a temporary lambda
+// destroys at the end of the full expression, long before the coroutine resumes.
+Task<void> sleep_then_set(int& flag) {
+    co_await runtime::sleep(1ms);
+    flag = 1;
+}
+
+Task<void> tracked_sleep(Duration d) {
+    Tracked t;
+    co_await runtime::sleep(d);
+}
+
+Task<void> tracked_wait(runtime::Signal& signal) {
+    Tracked t;
+    co_await signal.wait();
+}
+
 }  // namespace
 
 TEST_CASE("tasks await tasks and return values") {
@@ -93,12 +111,7 @@ TEST_CASE("spawn and join: results, joining late, dropping the handle") {
         co_await runtime::sleep(5ms);  // both finish before they are joined
         CHECK(a.done());
         int total = co_await a + co_await b;
-        {
-            auto dropped = runtime::spawn([&]() -> Task<void> {
-                co_await runtime::sleep(1ms);
-                side_effect = 1;
-            }());
-        }
+        { auto dropped = runtime::spawn(sleep_then_set(side_effect)); }
         co_await runtime::sleep(2ms);
         co_return total;
     };
@@ -113,14 +126,8 @@ TEST_CASE("unfinished tasks are destroyed with the loop, their frames freed") {
         EventLoop loop(platform);
         auto main = [&]() -> Task<int> {
             for (int i = 0; i < 10; ++i) {
-                (void)runtime::spawn([&]() -> Task<void> {
-                    Tracked t;
-                    co_await runtime::sleep(1h);
-                }());
-                (void)runtime::spawn([&]() -> Task<void> {
-                    Tracked t;
-                    co_await never.wait();
-                }());
+                (void)runtime::spawn(tracked_sleep(1h));
+                (void)runtime::spawn(tracked_wait(never));
             }
             co_await runtime::sleep(1ms);
             co_return 0;
@@ -137,12 +144,8 @@ TEST_CASE("destroying an unfinished Task cancels its sleep") {
     test::FakePlatform platform;
     EventLoop loop(platform);
     auto main = [&]() -> Task<int> {
-        auto inner = []() -> Task<void> {
-            Tracked t;
-            co_await runtime::sleep(10ms);
-        };
         {
-            auto task = runtime::spawn(inner());
+            auto task = runtime::spawn(tracked_sleep(10ms));
             co_await runtime::sleep(1ms);
         }
         co_return static_cast<int>(loop.timers().size());
