@@ -1,0 +1,51 @@
+#pragma once
+// What the stack needs from a network device. The virtio-net driver implements it in the
+// unikernel, a TAP device on the hosted target, a simulated link in tests. The stack
+// knows nothing of virtio.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "net/address.hpp"
+#include "net/packet_buffer.hpp"
+
+namespace net {
+
+struct DeviceCapabilities {
+    std::size_t mtu = 1500;            // IP packet size, without the Ethernet header
+    bool tx_checksum_offload = false;  // the device can fill in TCP/UDP checksums
+    bool rx_checksum_offload = false;  // the device verifies them (metadata says so)
+    std::size_t max_tso_segment = 0;   // largest TSO send, 0 = no TSO
+};
+
+struct DeviceStats {
+    std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_errors = 0;
+    std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
+};
+
+class NetworkDevice {
+public:
+    [[nodiscard]] virtual MacAddress mac() const = 0;
+    [[nodiscard]] virtual DeviceCapabilities capabilities() const = 0;
+    [[nodiscard]] virtual bool link_up() const = 0;
+
+    // A received frame, or nullptr when none is waiting. The caller owns the buffer.
+    virtual PacketBuffer* receive() = 0;
+    // Queues a frame for sending and takes ownership of it (also on failure: a full queue
+    // drops and counts it). Sends may be batched until flush().
+    virtual bool transmit(PacketBuffer* frame) = 0;
+    // Hands queued frames to the hardware (one notification for the batch).
+    virtual void flush() = 0;
+    // A buffer for a frame to send, with head-room for every header; nullptr when the
+    // pool is empty.
+    virtual PacketBuffer* allocate_tx_buffer() = 0;
+    [[nodiscard]] virtual const DeviceStats& stats() const = 0;
+
+protected:
+    NetworkDevice() = default;
+    NetworkDevice(const NetworkDevice&) = default;
+    NetworkDevice& operator=(const NetworkDevice&) = default;
+    ~NetworkDevice() = default;
+};
+
+}  // namespace net
