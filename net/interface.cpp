@@ -24,6 +24,11 @@ void Interface::configure(Ipv4Cidr address, std::optional<Ipv4Address> gateway, 
     send_arp(ArpOperation::Request, MacAddress{}, address.address, MacAddress::broadcast());
 }
 
+void Interface::deconfigure() {
+    m_address.reset();
+    m_gateway.reset();
+}
+
 bool Interface::is_local(Ipv4Address a) const { return m_address && a == m_address->address; }
 
 void Interface::poll(runtime::Instant now) {
@@ -70,7 +75,9 @@ void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payl
     if (!ip) return count_malformed(ip.error());
     Ipv4Address destination = ip->destination();
     bool broadcast = destination.is_broadcast() || (m_address && destination == m_address->directed_broadcast());
-    if (!is_local(destination) && !broadcast) {
+    // Without an address (DHCP in progress) take what reaches our MAC: RFC 2131 §4.1
+    // lets a server unicast the offer to the address it is offering.
+    if (!is_local(destination) && !broadcast && m_address) {
         ++m_stats.rx_not_for_us;
         return;
     }
@@ -145,7 +152,8 @@ void Interface::send_unreachable(const Ipv4Packet& ip, UnreachableCode code, run
 
 bool Interface::send_ipv4(PacketBuffer* packet, Ipv4Address destination, IpProtocol protocol, runtime::Instant now) {
     BufferOwner owner(packet);
-    if (!m_address) {
+    bool to_broadcast = destination.is_broadcast() || (m_address && destination == m_address->directed_broadcast());
+    if (!m_address && !to_broadcast) {
         ++m_stats.tx_no_route;
         return false;
     }
@@ -159,12 +167,12 @@ bool Interface::send_ipv4(PacketBuffer* packet, Ipv4Address destination, IpProto
         return false;
     }
     Ipv4Packet::emit(packet->bytes(),
-                     {.source = m_address->address,
+                     {.source = m_address ? m_address->address : Ipv4Address::any(),
                       .destination = destination,
                       .protocol = protocol,
                       .payload_length = static_cast<std::uint16_t>(packet->size() - Ipv4Packet::k_min_header),
                       .identification = m_next_ip_id++});
-    if (destination.is_broadcast() || destination == m_address->directed_broadcast()) {
+    if (to_broadcast) {
         send_frame(owner.release(), MacAddress::broadcast(), EtherType::Ipv4);
         return true;
     }

@@ -51,6 +51,8 @@ public:
 
     // Sets the address (and announces it with a gratuitous ARP) and the default gateway.
     void configure(Ipv4Cidr address, std::optional<Ipv4Address> gateway, runtime::Instant now);
+    // Forgets the address (a DHCP lease ran out): only broadcasts go out until configured.
+    void deconfigure();
     [[nodiscard]] std::optional<Ipv4Cidr> address() const { return m_address; }
     [[nodiscard]] std::optional<Ipv4Address> gateway() const { return m_gateway; }
     [[nodiscard]] MacAddress mac() const { return m_mac; }
