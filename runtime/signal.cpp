@@ -40,6 +40,42 @@ Signal::Awaiter::~Awaiter() {
     signal.m_waiter = nullptr;
 }
 
+Signal::TimedAwaiter::~TimedAwaiter() {
+    if (m_signal.m_waiter == m_handle) m_signal.m_waiter = nullptr;
+}
+
+bool Signal::TimedAwaiter::await_ready() noexcept {
+    if (m_signal.m_pending.exchange(false, std::memory_order_acquire)) return m_result = true;
+    return m_deadline <= EventLoop::current().now();
+}
+
+void Signal::TimedAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+    m_handle = waiter;
+    m_signal.m_waiter = waiter;
+    if (!EventLoop::current().timers().arm(*this, m_deadline))
+        detail::fatal("Signal: out of memory for the timer queue");
+}
+
+bool Signal::TimedAwaiter::await_resume() noexcept {
+    // Woken by the signal if the timer is still waiting to fire (or fired too late, see fire).
+    if (armed()) {
+        m_result = true;
+        cancel();
+    }
+    return m_result;
+}
+
+void Signal::TimedAwaiter::fire(TimerEntry& entry) {
+    auto& self = static_cast<TimedAwaiter&>(entry);
+    // If the signal already handed the waiter to the loop, it must not be resumed twice.
+    if (self.m_signal.m_waiter != self.m_handle) {
+        self.m_result = true;
+        return;
+    }
+    self.m_signal.m_waiter = nullptr;
+    EventLoop::current().schedule(self.m_handle);
+}
+
 bool Signal::take_any_pending() noexcept { return g_any_pending.exchange(false, std::memory_order_acquire); }
 bool Signal::any_pending() noexcept { return g_any_pending.load(std::memory_order_acquire); }
 

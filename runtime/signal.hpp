@@ -11,6 +11,8 @@
 #include <coroutine>
 
 #include "runtime/function.hpp"
+#include "runtime/time.hpp"
+#include "runtime/timer_queue.hpp"
 
 namespace runtime {
 
@@ -36,6 +38,26 @@ public:
     };
     // One coroutine at a time may wait.
     Awaiter wait() { return Awaiter{*this}; }
+
+    // co_await: true when notified, false when deadline came first.
+    class TimedAwaiter : private TimerEntry {
+    public:
+        TimedAwaiter(Signal& signal, Instant deadline) : TimerEntry(&fire), m_signal(signal), m_deadline(deadline) {}
+        TimedAwaiter(const TimedAwaiter&) = delete;
+        TimedAwaiter& operator=(const TimedAwaiter&) = delete;
+        ~TimedAwaiter();
+        bool await_ready() noexcept;
+        void await_suspend(std::coroutine_handle<> waiter);
+        bool await_resume() noexcept;
+
+    private:
+        static void fire(TimerEntry& entry);
+        Signal& m_signal;
+        Instant m_deadline;
+        std::coroutine_handle<> m_handle;
+        bool m_result = false;
+    };
+    TimedAwaiter wait_until(Instant deadline) { return TimedAwaiter(*this, deadline); }
     // The callback form: called from the loop after each notify (replaces any waiter).
     void on_notify(InplaceFunction<void()> callback) { m_callback = std::move(callback); }
 

@@ -4,9 +4,12 @@
 
 #include "net/dhcp_client.hpp"
 #include "net/interface.hpp"
+#include "net/stack.hpp"
 #include "net/udp_socket.hpp"
 #include "net/wire/dhcp.hpp"
+#include "runtime/runtime.hpp"
 #include "test/unit/net/fake_link.hpp"
+#include "test/unit/runtime/fake_platform.hpp"
 
 using namespace net;
 using namespace std::chrono_literals;
@@ -182,4 +185,47 @@ TEST_CASE("dhcp: message parser rejects truncated options and wrong kinds") {
     auto request = buffer;
     request[0] = std::byte{1};
     CHECK(DhcpMessage::parse(std::span(request).first(250)).error() == ParseError::Unsupported);
+}
+
+TEST_CASE("stack: configuration from the command line") {
+    kernel::CommandLine c;
+    c.parse("img ip=10.0.0.2/24 gw=10.0.0.1");
+    auto config = StackConfig::from_command_line(c);
+    REQUIRE(config);
+    CHECK(config->address == Ipv4Cidr{Ipv4Address::from_octets(10, 0, 0, 2), 24});
+    CHECK(config->gateway == Ipv4Address::from_octets(10, 0, 0, 1));
+    kernel::CommandLine none;
+    none.parse("img");
+    CHECK_FALSE(StackConfig::from_command_line(none)->address.has_value());
+    for (const char* bad : {"img ip=10.0.0.2", "img ip=10.0.0.2/24 gw=10.0.0", "img gw=10.0.0.1", "img ip=1.2.3.4/0"}) {
+        kernel::CommandLine line;
+        line.parse(bad);
+        CHECK_FALSE(StackConfig::from_command_line(line).has_value());
+    }
+}
+
+TEST_CASE("stack: runs on the event loop, gets a lease, answers on the device's signal") {
+    Network net;
+    TestServer server(net.server_interface);
+    test::FakePlatform platform;
+    runtime::EventLoop loop(platform);
+    runtime::Signal device_signal;
+    Stack stack(net.client_device, device_signal, {}, 5);
+    auto main = [&]() -> runtime::Task<int> {
+        // The server side and the wire, polled as their own little machine.
+        runtime::Timer other_side;
+        other_side.start_every(5ms, [&] {
+            net.server_interface.poll(runtime::now());
+            server.poll(runtime::now());
+            device_signal.notify();  // frames for the client: its "interrupt"
+        });
+        auto running = runtime::spawn(stack.run());
+        bool configured = co_await stack.wait_configured(10s);
+        stack.stop();
+        co_await running;
+        co_return configured ? 0 : 1;
+    };
+    CHECK(loop.run(main()) == 0);
+    CHECK(stack.interface().address() == Ipv4Cidr{k_offer, 24});
+    CHECK(stack.dhcp()->state() == DhcpClient::State::Bound);
 }

@@ -238,3 +238,25 @@ TEST_CASE("failures are reported: invalid tasks, deadlock, a second loop") {
     };
     CHECK_THROWS_AS(loop.run(stuck()), test::FatalError);
 }
+
+TEST_CASE("signals: wait_until wakes on the signal or on the deadline, never both") {
+    test::FakePlatform platform;
+    EventLoop loop(platform);
+    runtime::Signal device;
+    platform.interrupt_at(platform.now() + 3ms, [&] { device.notify(); });
+    auto main = [&]() -> Task<int> {
+        Instant start = runtime::now();
+        bool first = co_await device.wait_until(start + 1ms);  // times out
+        CHECK((runtime::now() - start) == 1ms);
+        bool second = co_await device.wait_until(start + 10ms);  // the interrupt at 3 ms
+        CHECK((runtime::now() - start) == 3ms);
+        device.notify();
+        bool third = co_await device.wait_until(start);  // already pending: at once
+        bool fourth = co_await device.wait_until(start + 20ms);
+        CHECK((runtime::now() - start) == 20ms);
+        co_await runtime::sleep(5ms);  // a stale timer or waiter would resume us twice here
+        co_return (first ? 1 : 0) + (second ? 2 : 0) + (third ? 4 : 0) + (fourth ? 8 : 0);
+    };
+    CHECK(loop.run(main()) == 6);
+    CHECK(loop.timers().empty());
+}
