@@ -21,6 +21,6 @@ void run_init_calls();
 
 #define KERNEL_INIT_CONCAT2(a, b) a##b
 #define KERNEL_INIT_CONCAT(a, b) KERNEL_INIT_CONCAT2(a, b)
-#define KERNEL_INIT(stage, name, function)                                                 \
-    [[gnu::used, gnu::section(".kernel_init." #stage)]] static const ::kernel::InitCall \
-        KERNEL_INIT_CONCAT(kernel_init_call_, __LINE__) = {name, function}
+#define KERNEL_INIT(stage, name, function)                                                                  \
+    [[gnu::used, gnu::section(".kernel_init." #stage)]] static const ::kernel::InitCall KERNEL_INIT_CONCAT( \
+        kernel_init_call_, __LINE__) = {name, function}
