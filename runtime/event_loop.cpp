@@ -77,7 +77,12 @@ void EventLoop::schedule(std::coroutine_handle<> handle) {
     ++m_ready_count;
 }
 
-bool EventLoop::has_work() const { return m_ready_count != 0 || Signal::any_pending(); }
+// Checked by the platform with wake-ups held off, right before it sleeps. A timer that
+// came due counts as work: its interrupt may already have been taken (between arming and
+// the check), and then nothing else would wake the sleep.
+bool EventLoop::has_work() {
+    return m_ready_count != 0 || Signal::any_pending() || (!m_timers.empty() && m_timers.earliest() <= now());
+}
 
 void EventLoop::turn() {
     ++m_stats.iterations;

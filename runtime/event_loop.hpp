@@ -57,7 +57,7 @@ private:
     friend struct detail::SpawnedPromise;
     void run_until(bool (*finished)(void*), void* context);
     void turn();
-    [[nodiscard]] bool has_work() const;
+    [[nodiscard]] bool has_work();
     bool grow_ready_queue();
 
     Platform& m_platform;

@@ -153,6 +153,51 @@ def grub_iso(env):
     expect("Hello from the unikernel!" in out, "no greeting", out)
 
 
+def timer_case(env, *options):
+    status, out = env.boot("timer_check", *options)
+    expect(status == 0, f"exit status {status}, wanted 0", out)
+    expect("timer_check: PASS" in out, "timer_check did not pass", out)
+    expect(re.search(r"apic: (x2APIC|xAPIC) id \d+", out), "no local APIC line at boot", out)
+    expect(re.search(r"apic: I/O APIC id \d+ at 0x[0-9a-f]+, version 0x[0-9a-f]+: \d+ pins", out),
+           "no I/O APIC line at boot", out)
+    mode = re.search(r"apic: timer (TSC-deadline|one-shot)", out)
+    expect(mode is not None, "no timer line at boot", out)
+    expect("IRQ 0 arrived through the I/O APIC on GSI 2" in out, "the PIT's interrupt did not come through", out)
+    late = re.search(r"timer_check: .*late by .*", out)
+    print(f"{mode.group(0)}; {late.group(0) if late else ''}")
+    return out
+
+
+@case
+def timer_interrupts(env):
+    timer_case(env)
+
+
+@case
+def timer_interrupts_tcg(env):
+    timer_case(env, "--accel", "tcg")
+
+
+@case
+def timer_interrupts_q35(env):
+    timer_case(env, "--machine", "q35")
+
+
+@case
+def timer_interrupts_one_shot(env):
+    # Where the CPU has TSC-deadline mode, the one-shot mode is only used when asked for.
+    out = timer_case(env, "--append", "apic.timer=one-shot")
+    expect("apic: timer one-shot" in out, "apic.timer=one-shot did not choose the one-shot mode", out)
+    expect(re.search(r"one-shot at \d+\.\d{3} MHz", out), "no calibrated frequency printed", out)
+
+
+@case
+def timer_interrupts_no_acpi(env):
+    # No ACPI tables at all: the I/O APIC is assumed where PCs put it, with a warning.
+    out = timer_case(env, "--", "-machine", "acpi=off")
+    expect("apic: warning: no I/O APIC in the MADT" in out, "no warning about the missing MADT", out)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))

@@ -1,0 +1,34 @@
+#include "apic/hardware_access.hpp"
+
+#include "kernel/cpu.hpp"
+
+namespace apic {
+namespace {
+constexpr std::size_t k_ioregsel = 0x00;
+constexpr std::size_t k_iowin = 0x10;
+}  // namespace
+
+std::uint32_t X2ApicMsrAccess::read(LocalApicRegister reg) {
+    // Every register this kernel uses is 32 bits wide; only the ICR (unused) has 64.
+    return static_cast<std::uint32_t>(kernel::cpu::rdmsr(x2apic_msr(reg)));
+}
+
+void X2ApicMsrAccess::write(LocalApicRegister reg, std::uint32_t value) { kernel::cpu::wrmsr(x2apic_msr(reg), value); }
+
+std::uint32_t XApicMmioAccess::read(LocalApicRegister reg) { return m_window.read<std::uint32_t>(reg.offset); }
+
+void XApicMmioAccess::write(LocalApicRegister reg, std::uint32_t value) {
+    m_window.write<std::uint32_t>(reg.offset, value);
+}
+
+std::uint32_t IoApicMmioAccess::read(std::uint8_t index) {
+    m_window.write<std::uint32_t>(k_ioregsel, index);
+    return m_window.read<std::uint32_t>(k_iowin);
+}
+
+void IoApicMmioAccess::write(std::uint8_t index, std::uint32_t value) {
+    m_window.write<std::uint32_t>(k_ioregsel, index);
+    m_window.write<std::uint32_t>(k_iowin, value);
+}
+
+}  // namespace apic
