@@ -198,6 +198,81 @@ def timer_interrupts_no_acpi(env):
     expect("apic: warning: no I/O APIC in the MADT" in out, "no warning about the missing MADT", out)
 
 
+
+def read_lines_with_times(args, timeout):
+    """Runs args, returning (status, [(seconds since start, line)])."""
+    import time
+    start = time.monotonic()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         text=True, errors="replace")
+    lines = []
+    try:
+        for line in p.stdout:
+            lines.append((time.monotonic() - start, line.rstrip("\n")))
+            if time.monotonic() - start > timeout:
+                break
+        status = p.wait(timeout=max(1, timeout - (time.monotonic() - start)))
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Failure("timed out:\n" + "\n".join(l for _, l in lines))
+    return status, lines
+
+
+@case
+def sleepers(env):
+    # Hundreds of concurrent sleeping tasks wake in deadline order; lateness is checked by
+    # the guest against a tolerance generous enough for an emulated ring 0.
+    status, out = env.boot("sleepers", "--append", "tolerance_us=100000")
+    expect(status == 0, f"exit status {status}", out)
+    expect("sleepers: 300 tasks woke, 0 out of deadline order" in out, "wrong wake-up order", out)
+
+
+@case
+def sleepers_tcg(env):
+    status, out = env.boot("sleepers", "--accel", "tcg", "--append", "tolerance_us=20000")
+    expect(status == 0, f"exit status {status}", out)
+    expect("sleepers: 300 tasks woke, 0 out of deadline order" in out, "wrong wake-up order", out)
+
+
+@case
+def wall_clock(env):
+    # The guest sleeps 3 s on its own clock; the host times the same interval on its clock.
+    seconds = 3
+    status, lines = read_lines_with_times(
+        [os.path.join(env.source, "tools", "run"), env.image("sleepers"), "--append", f"wall={seconds}",
+         "--timeout", "110"], timeout=120)
+    out = "\n".join(l for _, l in lines)
+    expect(status == 0, f"exit status {status}", out)
+    start = next((t for t, l in lines if l.startswith("wall: start")), None)
+    end = next(((t, l) for t, l in lines if l.startswith("wall: end")), None)
+    expect(start is not None and end is not None, "no start/end lines", out)
+    host = end[0] - start
+    m = re.search(r"wall: end after (\d+) us, (\d+) ticks", end[1])
+    guest = int(m.group(1)) / 1e6
+    ticks = int(m.group(2))
+    print(f"wall clock: guest {guest:.3f} s, host {host:.3f} s, {ticks} ticks")
+    expect(abs(guest - seconds) < 0.05 * seconds, f"the guest slept {guest:.3f} s, not {seconds}", out)
+    expect(abs(host - seconds) < 0.10 * seconds, f"the host saw {host:.3f} s for a {seconds} s sleep", out)
+    expect(abs(ticks - seconds * 10) <= 2, f"{ticks} periodic ticks, wanted about {seconds * 10}", out)
+
+
+@case
+def idle_cpu(env):
+    # An idle guest halts: QEMU's CPU time over a long sleep stays a small part of it.
+    import resource
+    import time
+    seconds = 8
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    status, out = env.boot("sleepers", "--append", f"idle={seconds}")
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"idle: {cpu:.2f} s of CPU over {wall:.2f} s of wall time ({100 * cpu / wall:.1f}%)")
+    expect(status == 0, f"exit status {status}", out)
+    expect(cpu < 0.25 * wall, f"QEMU used {cpu:.2f} s of CPU in {wall:.2f} s while the guest was idle", out)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))
