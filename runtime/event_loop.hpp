@@ -132,7 +132,9 @@ struct SpawnedPromise {
     std::suspend_always initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }  // the frame frees itself
     void return_void() noexcept {}
-    void unhandled_exception() noexcept { fatal("an exception escaped a spawned task"); }
+    void unhandled_exception() noexcept {  // NOLINT(bugprone-exception-escape): see PromiseBase
+        fatal("an exception escaped a spawned task");
+    }
 
     EventLoop* loop;
     SpawnedPromise* next = nullptr;

@@ -68,7 +68,9 @@ private:
         void (*move)(void*, void*);
         void (*destroy)(void*);
     };
+    // Constant-initialized (the lambdas convert to function pointers at compile time).
     template <typename F>
+    // NOLINTNEXTLINE(bugprone-dynamic-static-initializers)
     static constexpr Ops ops_for = {
         [](const void* f, Args&&... args) -> R {
             return (*const_cast<F*>(static_cast<const F*>(f)))(std::forward<Args>(args)...);

@@ -11,7 +11,7 @@ kernel::Result<Ipv4Packet, ParseError> Ipv4Packet::parse(std::span<const std::by
     Ipv4Packet p;
     std::memcpy(&p.m_header, bytes.data(), sizeof p.m_header);
     if ((p.m_header.version_ihl >> 4) != 4) return kernel::err(ParseError::BadVersion);
-    std::size_t header_length = (p.m_header.version_ihl & 0x0Fu) * 4u;
+    std::size_t header_length = std::size_t{p.m_header.version_ihl & 0x0Fu} * 4;
     if (header_length < k_min_header || header_length > bytes.size()) return kernel::err(ParseError::BadHeaderLength);
     std::size_t total = p.m_header.total_length;
     if (total < header_length || total > bytes.size()) return kernel::err(ParseError::BadTotalLength);

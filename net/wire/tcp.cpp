@@ -132,7 +132,7 @@ kernel::Result<TcpSegment, ParseError> TcpSegment::parse(std::span<const std::by
     if (bytes.size() < k_header_size) return kernel::err(ParseError::Truncated);
     TcpSegment s;
     std::memcpy(&s.m_header, bytes.data(), sizeof s.m_header);
-    std::size_t header_length = (s.m_header.data_offset >> 4) * 4u;
+    std::size_t header_length = std::size_t{static_cast<unsigned>(s.m_header.data_offset >> 4)} * 4;
     if (header_length < k_header_size || header_length > bytes.size()) return kernel::err(ParseError::BadHeaderLength);
     if (check == ChecksumCheck::Verify) {
         Checksum sum;

@@ -32,6 +32,7 @@ struct Target {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Target target;
     auto frame = std::as_bytes(std::span(data, size));

@@ -85,6 +85,7 @@ TEST_CASE("many sleepers wake in deadline order, each exactly on time") {
     auto main = [&]() -> Task<int> {
         std::mt19937 random(3);
         std::vector<runtime::JoinHandle<void>> handles;
+        handles.reserve(1000);
         for (int i = 0; i < 1000; ++i)
             handles.push_back(runtime::spawn(sleeper(Duration(1000 + random() % 5'000'000))));
         for (auto& h : handles) co_await h;

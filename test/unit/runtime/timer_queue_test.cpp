@@ -83,6 +83,7 @@ TEST_CASE("timer queue: random arms and cancels match a sorted reference") {
     TimerQueue queue;
     std::vector<std::unique_ptr<Numbered>> timers;
     std::vector<std::pair<std::int64_t, int>> expected;
+    timers.reserve(2000);
     for (int i = 0; i < 2000; ++i) timers.push_back(std::make_unique<Numbered>(i));
     std::vector<std::int64_t> deadline(2000, -1);
     for (int step = 0; step < 20000; ++step) {
