@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "net/address.hpp"
 #include "net/packet_buffer.hpp"
@@ -40,6 +41,9 @@ public:
     // pool is empty.
     virtual PacketBuffer* allocate_tx_buffer() = 0;
     [[nodiscard]] virtual const DeviceStats& stats() const = 0;
+    // Called from the device's interrupt handler when frames arrive: the stack hands in
+    // something that only records work (a runtime::Signal's notify).
+    virtual void set_receive_hook(void (*hook)(void* context), void* context) = 0;
 
 protected:
     NetworkDevice() = default;
@@ -47,5 +51,13 @@ protected:
     NetworkDevice& operator=(const NetworkDevice&) = default;
     ~NetworkDevice() = default;
 };
+
+// Devices found at boot, for applications to find: drivers register what they bring up.
+void register_device(NetworkDevice& device, const char* name);
+struct RegisteredDevice {
+    NetworkDevice* device;
+    const char* name;
+};
+std::span<const RegisteredDevice> registered_devices();
 
 }  // namespace net

@@ -273,6 +273,190 @@ def idle_cpu(env):
     expect(cpu < 0.25 * wall, f"QEMU used {cpu:.2f} s of CPU in {wall:.2f} s while the guest was idle", out)
 
 
+# PCI enumeration and the virtio transports (examples/devices): virtio-net on QEMU's user
+# network and virtio-balloon, modern or legacy (disable-modern=on), on the pc machine
+# (configuration ports) and on q35 (ECAM). check=1 sends one buffer through each device
+# and waits for the interrupt that returns it (MSI-X for the network device; the balloon
+# has no MSI-X, so INTx through the I/O APIC).
+def devices_case(env, machine, legacy=False, net_bus="", balloon_bus="", options=(), extra=()):
+    disable_modern = "on" if legacy else "off"
+    # The extra devices go first: bridges must exist before the devices plugged into them.
+    status, out = env.boot("devices", "--machine", machine, "--append", "check=1 expect=2", *options, "--", *extra,
+                           "-netdev", "user,id=n0",
+                           "-device", f"virtio-net-pci,netdev=n0,disable-modern={disable_modern}{net_bus}",
+                           "-device", f"virtio-balloon-pci,disable-modern={disable_modern}{balloon_bus}")
+    expect(status == 0, f"exit status {status}, wanted 0", out)
+    access = "ECAM at 0x" if machine == "q35" else "ports CF8/CFC"
+    expect(f"pci: configuration space through {access}" in out, f"configuration space not reached through {access}",
+           out)
+    expect(re.search(r"pci: bus:dv\.f vend:dev\s+class\s+kind\s+driver", out), "no device table", out)
+    expect(re.search(r"pci: 00:00\.0  8086:[0-9a-f]{4} 06\.00\.00 host bridge", out), "no host bridge in the table",
+           out)
+    kind = "legacy" if legacy else "modern"
+    # Modern: VIRTIO_F_VERSION_1 (bit 32) is among the features; legacy: 32 bits at most.
+    features = r"0x1[0-9a-f]{8}" if not legacy else r"0x[0-9a-f]{1,8}"
+    rows = {
+        "virtio-net": r"1af4:(?:1000|1041) 02\.00\.00 ethernet\s+virtio-net\n",
+        "virtio-balloon": r"1af4:(?:1002|1045) 00\.ff\.00 unclassified\s+virtio-balloon\n",
+    }
+    for name, row in rows.items():
+        found = re.search(r"pci: ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])  " + row, out)
+        expect(found is not None, f"{name} is not in the device table, bound", out)
+        address = re.escape(found.group(1))
+        expect(re.search(rf"{name} {address}: {kind}, features {features}, DRIVER_OK", out),
+               f"{name} did not reach DRIVER_OK over the {kind} transport", out)
+        expect(re.search(rf"devices: {name} {address}: {kind}, status 0x0[7f] DRIVER_OK", out),
+               f"{name}'s status is not DRIVER_OK in main", out)
+    expect(re.search(r"devices: virtio-net [0-9a-f:.]+: ARP reply from 10\.0\.2\.2 .* \d+ interrupts \(MSI-X\)", out),
+           "no ARP reply through virtio-net, or not by MSI-X", out)
+    expect(re.search(r"devices: virtio-balloon [0-9a-f:.]+: page 0x[0-9a-f]+ inflated and deflated, \d+ interrupts", out),
+           "the balloon did not inflate and deflate a page with interrupts", out)
+    expect("devices: 2 of 2 virtio devices at DRIVER_OK" in out, "not every virtio device reached DRIVER_OK", out)
+    return out
+
+
+@case
+def devices_pc(env):
+    # Also a virtio device nobody drives: it is listed, and the boot goes on.
+    out = devices_case(env, "pc", extra=("-device", "virtio-rng-pci"))
+    expect(re.search(r"virtio [0-9a-f:.]+: entropy device \(ID 4\) has no driver", out),
+           "the driverless entropy device was not reported", out)
+    expect(re.search(r"pci: [0-9a-f:.]+  1af4:(?:1005|1044) 00\.ff\.00 unclassified\s+-\n", out),
+           "the driverless entropy device is not in the table", out)
+
+
+@case
+def devices_pc_legacy(env):
+    devices_case(env, "pc", legacy=True)
+
+
+@case
+def devices_pc_tcg(env):
+    devices_case(env, "pc", options=("--accel", "tcg"))
+
+
+@case
+def devices_q35(env):
+    devices_case(env, "q35")
+
+
+@case
+def devices_q35_legacy(env):
+    devices_case(env, "q35", legacy=True)
+
+
+@case
+def devices_pc_bridge(env):
+    # Both devices behind a PCI-to-PCI bridge, on bus 1: qboot numbers the bus but leaves
+    # the windows closed and the interrupt lines wrong; the balloon's INTx must still arrive.
+    out = devices_case(env, "pc", net_bus=",bus=br1,addr=1", balloon_bus=",bus=br1,addr=2",
+                       extra=("-device", "pci-bridge,id=br1,chassis_nr=1"))
+    expect(re.search(r"pci: 00:[0-9a-f]{2}\.0  1b36:0001 06\.04\.00 PCI bridge", out), "no bridge in the table", out)
+    expect(re.search(r"pci: 01:01\.0  1af4:1000 02\.00\.00 ethernet\s+virtio-net", out),
+           "the network device behind the bridge was not found on bus 1", out)
+    expect(re.search(r"pci: \d+ BARs assigned here, \d+ kept from the firmware, 1 bridges opened", out),
+           "the bridge's windows were not opened", out)
+
+
+@case
+def devices_q35_root_ports(env):
+    # Each device behind a PCI Express root port of its own, and a third port left empty.
+    out = devices_case(env, "q35", net_bus=",bus=rp1", balloon_bus=",bus=rp2",
+                       extra=("-device", "pcie-root-port,id=rp1,chassis=1,addr=4",
+                              "-device", "pcie-root-port,id=rp2,chassis=2,addr=5",
+                              "-device", "pcie-root-port,id=rp3,chassis=3,addr=6"))
+    expect(re.search(r"pci: 0[1-3]:00\.0  1af4:1041 02\.00\.00 ethernet", out), "the network device is not behind a port",
+           out)
+    expect(re.search(r"pci: 9 functions, 4 buses", out), "not every bus was scanned", out)
+
+
+@case
+def devices_plain_qemu(env):
+    # SeaBIOS assigns every BAR and the kernel keeps them; plain -kernel, no debug-exit device.
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "serial.log")
+        status, qemu_out = run(["qemu-system-x86_64", "-kernel", env.image("devices"), "-append", "check=1 expect=2",
+                                "-display", "none", "-serial", f"file:{log}", "-netdev", "user,id=n0",
+                                "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-balloon-pci"], timeout=120)
+        out = open(log, errors="replace").read()
+    expect(status == 0, f"QEMU exit status {status}: {qemu_out}", out)
+    expect("BARs assigned here" not in out, "BARs the firmware assigned were moved", out)
+    expect("devices: 2 of 2 virtio devices at DRIVER_OK" in out, "not every virtio device reached DRIVER_OK", out)
+    expect("ARP reply from 10.0.2.2" in out, "no ARP reply through virtio-net", out)
+    expect("kernel: exit status 0" in out, "the guest did not exit cleanly", out)
+
+
+
+@case
+def net_dhcp_user(env):
+    # QEMU user networking runs a DHCP server at 10.0.2.2 that hands out 10.0.2.15.
+    status, out = env.boot("udp_echo", "--net", "user", "--append", "exit_when_configured")
+    expect(status == 0, f"exit status {status}", out)
+    expect("net: 10.0.2.15/24 via DHCP, gateway 10.0.2.2" in out, "no DHCP lease reported", out)
+
+
+def net_tap_case(env, *run_options):
+    # Linux in a private namespace pings the guest and talks UDP to it over a TAP device.
+    import socket
+    import time
+    from netns import TestNetwork, Unavailable
+    try:
+        network = TestNetwork(host_ip="10.0.0.1/24")
+        network.__enter__()
+    except Unavailable as e:
+        raise Failure(f"cannot make the test network: {e}")
+    qemu = None
+    try:
+        qemu = network.popen([os.path.join(env.source, "tools", "run"), env.image("udp_echo"), "--net",
+                              f"tap={network.tap}", "--append", "ip=10.0.0.2/24 gw=10.0.0.1", "--timeout", "100",
+                              *run_options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = qemu.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "udp_echo: listening" in line:
+                break
+        out = "".join(lines)
+        expect(any("udp_echo: listening on 10.0.0.2:7" in l for l in lines), "the guest never listened", out)
+        ping = network.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", "10.0.0.2"], check=False)
+        expect(ping.returncode == 0 and " 0% packet loss" in ping.stdout, f"ping failed:\n{ping.stdout}{ping.stderr}",
+               out)
+        client = ("import socket,sys\n"
+                  "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+                  "for i in range(20):\n"
+                  "    msg=(f'datagram {i} '+'x'*(i*70)).encode()\n"
+                  "    s.sendto(msg,('10.0.0.2',7)); data,addr=s.recvfrom(4096)\n"
+                  "    assert data==msg and addr==('10.0.0.2',7), (data[:40],addr)\n"
+                  "s.sendto(b'nobody',('10.0.0.2',9999))\n"
+                  "s.sendto(b'quit',('10.0.0.2',7)); print('echoed 20')\n")
+        udp = network.run([sys.executable, "-c", client], check=False)
+        expect(udp.returncode == 0 and "echoed 20" in udp.stdout, f"UDP echo failed:\n{udp.stdout}{udp.stderr}", out)
+        rest, _ = qemu.communicate(timeout=60)
+        out += rest
+        expect(qemu.returncode == 0, f"exit status {qemu.returncode}", out)
+        expect("udp_echo: echoed 20 datagrams" in out, "the guest's count is wrong", out)
+        expect(re.search(r", 0 malformed, [5-9]\d* ping replies|, 0 malformed, \d{2,} ping replies", out),
+               "ping replies not counted, or malformed frames seen", out)
+    finally:
+        if qemu is not None and qemu.poll() is None:
+            qemu.kill()
+        network.__exit__(None, None, None)
+
+
+@case
+def net_tap(env):
+    net_tap_case(env)
+
+
+@case
+def net_tap_tcg_legacy(env):
+    # The same over TCG with a legacy (virtio 0.9.5) device.
+    net_tap_case(env, "--accel", "tcg", "--legacy-virtio")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))

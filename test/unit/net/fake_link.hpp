@@ -43,6 +43,10 @@ public:
         return true;
     }
     void flush() override {}
+    void set_receive_hook(void (*hook)(void*), void* context) override {
+        m_hook = hook;
+        m_hook_context = context;
+    }
     net::PacketBuffer* allocate_tx_buffer() override { return m_pool->allocate(); }
     const net::DeviceStats& stats() const override { return m_stats; }
 
@@ -61,6 +65,7 @@ public:
         }
         std::memcpy(b->data(), bytes.data(), bytes.size());
         m_rx.push_back(b);
+        if (m_hook != nullptr) m_hook(m_hook_context);
     }
     net::BufferPool& pool() { return *m_pool; }
 
@@ -72,6 +77,8 @@ private:
     std::vector<std::byte> m_memory;
     net::BufferPool* m_pool = nullptr;
     FakeDevice* m_peer = nullptr;
+    void (*m_hook)(void*) = nullptr;
+    void* m_hook_context = nullptr;
     std::deque<net::PacketBuffer*> m_rx;
     net::DeviceStats m_stats;
 };

@@ -1,0 +1,54 @@
+#pragma once
+// A block of a device's registers, in memory space or in I/O space, in the spirit of
+// SerenityOS's IOWindow: drivers (MSI-X tables, virtio transports, ECAM) read and write
+// their registers through one of these and never learn which space it is. The kernel's
+// windows are hardware_window.hpp; the host tests hand drivers a fake.
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace pci {
+
+class IoWindow {
+public:
+    [[nodiscard]] virtual std::size_t size() const = 0;
+
+    // An access that is misaligned or runs past size() reaches nothing: a read gives all
+    // ones and a write is dropped, as a bus does for an address nobody decodes. Register
+    // offsets come from constexpr tables and checked capabilities, so the count of such
+    // accesses stays 0 unless a table or a check is wrong.
+    template <typename T>
+    [[nodiscard]] T read(std::size_t offset) {
+        static_assert(std::is_unsigned_v<T> && sizeof(T) <= 4);
+        if (!valid(offset, sizeof(T))) return static_cast<T>(~T{0});
+        return static_cast<T>(read_raw(offset, sizeof(T)));
+    }
+    template <typename T>
+    void write(std::size_t offset, T value) {
+        static_assert(std::is_unsigned_v<T> && sizeof(T) <= 4);
+        if (valid(offset, sizeof(T))) write_raw(offset, sizeof(T), value);
+    }
+    [[nodiscard]] std::uint64_t stray_accesses() const { return m_stray; }
+
+protected:
+    IoWindow() = default;
+    IoWindow(const IoWindow&) = default;
+    IoWindow& operator=(const IoWindow&) = default;
+    ~IoWindow() = default;
+
+    // width is 1, 2 or 4 and offset is aligned to it and inside the window.
+    virtual std::uint32_t read_raw(std::size_t offset, unsigned width) = 0;
+    virtual void write_raw(std::size_t offset, unsigned width, std::uint32_t value) = 0;
+
+private:
+    bool valid(std::size_t offset, unsigned width) {
+        if (offset % width == 0 && offset <= size() && width <= size() - offset) return true;
+        ++m_stray;
+        return false;
+    }
+
+    std::uint64_t m_stray = 0;
+};
+
+}  // namespace pci

@@ -1,0 +1,46 @@
+#include "pci/port_config_space.hpp"
+
+#include "kernel/cpu.hpp"
+
+namespace pci {
+namespace {
+
+constexpr kernel::cpu::IoPort<std::uint32_t> k_config_address{0xCF8};
+constexpr std::uint16_t k_config_data = 0xCFC;
+
+// §3.2.2.3.2, figure 3-2: enable bit, bus, device, function, dword-aligned register.
+constexpr std::uint32_t k_enable = 1u << 31;
+
+std::uint32_t config_address(Address address, std::uint16_t offset) {
+    return k_enable | std::uint32_t{address.bus} << 16 | std::uint32_t{address.device} << 11 |
+           std::uint32_t{address.function} << 8 | (offset & 0xFCu);
+}
+
+// One vCPU and no configuration access from interrupt handlers: the address/data pair
+// needs no lock.
+std::uint16_t select(Address address, std::uint16_t offset) {
+    k_config_address.write(config_address(address, offset));
+    return static_cast<std::uint16_t>(k_config_data + (offset & 3u));
+}
+
+}  // namespace
+
+std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, unsigned width) {
+    std::uint16_t port = select(address, offset);
+    switch (width) {
+        case 1: return kernel::cpu::in8(port);
+        case 2: return kernel::cpu::in16(port);
+        default: return kernel::cpu::in32(port);
+    }
+}
+
+void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) {
+    std::uint16_t port = select(address, offset);
+    switch (width) {
+        case 1: kernel::cpu::out8(port, static_cast<std::uint8_t>(value)); break;
+        case 2: kernel::cpu::out16(port, static_cast<std::uint16_t>(value)); break;
+        default: kernel::cpu::out32(port, value); break;
+    }
+}
+
+}  // namespace pci

@@ -1,0 +1,183 @@
+#include "virtio/net.hpp"
+
+#include <bit>
+#include <cstring>
+#include <new>
+
+#include "virtio/net_header.hpp"
+
+namespace virtio {
+namespace {
+
+net::PacketBuffer* from_token(Virtqueue::Token token) { return std::bit_cast<net::PacketBuffer*>(token); }
+Virtqueue::Token to_token(net::PacketBuffer* buffer) { return std::bit_cast<Virtqueue::Token>(buffer); }
+
+}  // namespace
+
+kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& config, Virtqueue& rx, Virtqueue& tx,
+                                                               DmaAllocator& dma, Notify notify) {
+    auto* device = new (std::nothrow) NetDevice(config, rx, tx, notify);
+    if (device == nullptr) return kernel::err(Error::NoMemory);
+    auto rx_memory = DmaBuffer::allocate(dma, config.rx_buffers * k_buffer_size, 4096);
+    auto tx_memory = DmaBuffer::allocate(dma, config.tx_buffers * k_buffer_size, 4096);
+    if (!rx_memory || !tx_memory) {
+        delete device;
+        return kernel::err(Error::NoMemory);
+    }
+    device->m_rx_memory = std::move(rx_memory.value());
+    device->m_tx_memory = std::move(tx_memory.value());
+    auto rx_pool = net::BufferPool::create({device->m_rx_memory.cpu(), device->m_rx_memory.size()},
+                                           device->m_rx_memory.device_address(), k_buffer_size, 0);
+    auto tx_pool = net::BufferPool::create({device->m_tx_memory.cpu(), device->m_tx_memory.size()},
+                                           device->m_tx_memory.device_address(), k_buffer_size, k_tx_headroom);
+    if (!rx_pool || !tx_pool) {
+        if (rx_pool) delete rx_pool.value();
+        if (tx_pool) delete tx_pool.value();
+        delete device;
+        return kernel::err(Error::NoMemory);
+    }
+    device->m_rx_pool = rx_pool.value();
+    device->m_tx_pool = tx_pool.value();
+    // Transmit completions are reaped when we send; no interrupts wanted for them.
+    tx.disable_interrupts();
+    device->refill();
+    return device;
+}
+
+NetDevice::~NetDevice() {
+    // Only after the device was reset: buffers it still holds come back by token.
+    while (auto token = m_rx.detach_unused()) net::release_buffer(from_token(*token));
+    while (auto token = m_tx.detach_unused()) net::release_buffer(from_token(*token));
+    delete m_rx_pool;
+    delete m_tx_pool;
+}
+
+net::DeviceCapabilities NetDevice::capabilities() const {
+    net::DeviceCapabilities c;
+    c.mtu = m_config.mtu;
+    c.tx_checksum_offload = (m_config.features & net_feature::k_csum) != 0;
+    c.rx_checksum_offload = (m_config.features & net_feature::k_guest_csum) != 0;
+    return c;
+}
+
+void NetDevice::refill() {
+    bool added = false;
+    while (m_rx.free_descriptors() > 0) {
+        net::PacketBuffer* buffer = m_rx_pool->allocate();
+        if (buffer == nullptr) {
+            ++m_driver_stats.rx_refill_failures;
+            break;
+        }
+        buffer->reset(0);
+        Segment writable{buffer->device_address(), static_cast<std::uint32_t>(buffer->capacity())};
+        if (!m_rx.add_buffer({}, std::span(&writable, 1), to_token(buffer))) {
+            net::release_buffer(buffer);
+            break;
+        }
+        added = true;
+    }
+    if (added && m_rx.kick_needed()) {
+        ++m_driver_stats.notifications;
+        m_notify(k_rx_queue);
+    }
+}
+
+net::PacketBuffer* NetDevice::receive() {
+    for (;;) {
+        auto used = m_rx.get_used();
+        if (!used) {
+            ++m_stats.rx_errors;  // the device broke the queue; nothing more comes from it
+            return nullptr;
+        }
+        if (!used.value()) {
+            // Nothing waiting: ask for an interrupt, and look again if one slipped in.
+            if (m_rx.enable_interrupts()) continue;
+            refill();
+            return nullptr;
+        }
+        net::PacketBuffer* buffer = from_token(used.value()->token);
+        std::size_t length = used.value()->length;
+        NetHeader header{};
+        if (length < m_config.header_length + 14 || !buffer->resize(length)) {
+            ++m_driver_stats.rx_bad_length;
+            ++m_stats.rx_dropped;
+            net::release_buffer(buffer);
+            continue;
+        }
+        std::memcpy(&header, buffer->data(), m_config.header_length);
+        if (m_config.header_length == sizeof(NetHeader) && header.buffer_count > 1) {
+            // Only larger-than-a-buffer packets span buffers, and we never ask for those
+            // (no GUEST_TSO4, MTU below the buffer size).
+            ++m_driver_stats.rx_multi_buffer;
+            ++m_stats.rx_dropped;
+            net::release_buffer(buffer);
+            continue;
+        }
+        (void)buffer->pull_front(m_config.header_length);
+        // §5.1.6.4: DATA_VALID means the device checked it; NEEDS_CSUM means the packet came
+        // from a local sender with only a partial checksum and its data can be trusted.
+        buffer->metadata.checksum_verified =
+            (header.flags & (net_header::k_data_valid | net_header::k_needs_checksum)) != 0;
+        ++m_stats.rx_packets;
+        m_stats.rx_bytes += buffer->size();
+        if (m_rx.free_descriptors() > m_rx.size() / 2) refill();
+        return buffer;
+    }
+}
+
+void NetDevice::reap_transmitted() {
+    for (;;) {
+        auto used = m_tx.get_used();
+        if (!used || !used.value()) return;
+        net::release_buffer(from_token(used.value()->token));
+    }
+}
+
+bool NetDevice::transmit(net::PacketBuffer* frame) {
+    if (!frame->push_front(m_config.header_length)) {
+        ++m_stats.tx_errors;
+        net::release_buffer(frame);
+        return false;
+    }
+    NetHeader header{};
+    const net::PacketMetadata& meta = frame->metadata;
+    if (meta.needs_checksum && (m_config.features & net_feature::k_csum) != 0) {
+        header.flags = net_header::k_needs_checksum;
+        header.checksum_start = meta.checksum_start;
+        header.checksum_offset = meta.checksum_offset;
+    }
+    std::memcpy(frame->data(), &header, m_config.header_length);
+    std::size_t bytes = frame->size() - m_config.header_length;
+    Segment readable{frame->device_address(), static_cast<std::uint32_t>(frame->size())};
+    if (m_tx.free_descriptors() == 0) reap_transmitted();
+    if (!m_tx.add_buffer(std::span(&readable, 1), {}, to_token(frame))) {
+        ++m_driver_stats.tx_queue_full;
+        ++m_stats.tx_dropped;
+        net::release_buffer(frame);
+        return false;
+    }
+    ++m_stats.tx_packets;
+    m_stats.tx_bytes += bytes;
+    m_tx_pending = true;
+    return true;
+}
+
+void NetDevice::flush() {
+    if (!m_tx_pending) return;
+    m_tx_pending = false;
+    if (m_tx.kick_needed()) {
+        ++m_driver_stats.notifications;
+        m_notify(k_tx_queue);
+    }
+}
+
+net::PacketBuffer* NetDevice::allocate_tx_buffer() {
+    net::PacketBuffer* buffer = m_tx_pool->allocate();
+    if (buffer == nullptr) {
+        reap_transmitted();
+        buffer = m_tx_pool->allocate();
+    }
+    return buffer;
+}
+
+}  // namespace virtio
