@@ -4,19 +4,11 @@
 
 #include <cstdint>
 
+#include "kernel/register_field.hpp"
+
 namespace apic {
 
-// A field of a 32-bit register: `width` bits from bit `shift`.
-struct Field {
-    std::uint8_t shift;
-    std::uint8_t width;
-
-    [[nodiscard]] constexpr std::uint32_t mask() const { return (width >= 32 ? ~0u : ((1u << width) - 1u)) << shift; }
-    [[nodiscard]] constexpr std::uint32_t get(std::uint32_t value) const { return (value & mask()) >> shift; }
-    [[nodiscard]] constexpr std::uint32_t with(std::uint32_t value, std::uint32_t field) const {
-        return (value & ~mask()) | ((field << shift) & mask());
-    }
-};
+using Field = kernel::RegisterField;
 
 enum class Access : std::uint8_t { ReadOnly, WriteOnly, ReadWrite };
 
