@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "net/checksum.hpp"
+#include "net/tcp.hpp"
 #include "net/udp_socket.hpp"
 #include "net/wire/udp.hpp"
 
@@ -91,6 +92,9 @@ void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payl
             if (!broadcast) handle_icmp(*ip, now);
             return;
         case static_cast<std::uint8_t>(IpProtocol::Udp): return handle_udp(owner.release(), *ip, now);
+        case static_cast<std::uint8_t>(IpProtocol::Tcp):
+            if (m_tcp != nullptr && !broadcast) return m_tcp->receive(owner.release(), *ip, now);
+            [[fallthrough]];
         default:
             ++m_stats.rx_unsupported;
             if (!broadcast) send_unreachable(*ip, UnreachableCode::Protocol, now);

@@ -21,6 +21,7 @@
 
 namespace net {
 
+class TcpLayer;
 class UdpSocket;
 
 struct InterfaceStats {
@@ -73,6 +74,10 @@ public:
     // A buffer with head-room for Ethernet + IPv4, or nullptr.
     PacketBuffer* allocate_buffer() { return m_device.allocate_tx_buffer(); }
 
+    // TCP segments go to this layer (TcpLayer registers itself); without one they are
+    // answered with protocol unreachable.
+    void set_tcp(TcpLayer* tcp) { m_tcp = tcp; }
+
     [[nodiscard]] const InterfaceStats& stats() const { return m_stats; }
     [[nodiscard]] const ArpStats& arp_stats() const { return m_arp.stats(); }
 
@@ -98,6 +103,7 @@ private:
     std::optional<Ipv4Address> m_gateway;
     ArpCache m_arp;
     std::array<UdpSocket*, k_max_udp_sockets> m_sockets{};
+    TcpLayer* m_tcp = nullptr;
     std::uint16_t m_next_ip_id = 1;
     InterfaceStats m_stats;
 };

@@ -11,6 +11,9 @@ const char* to_string(StackConfig::Error error) {
         case StackConfig::Error::BadAddress: return "ip= wants an address with a prefix length, like ip=10.0.0.2/24";
         case StackConfig::Error::BadGateway: return "gw= wants an address, like gw=10.0.0.1";
         case StackConfig::Error::GatewayWithoutAddress: return "gw= needs ip= too (DHCP supplies its own gateway)";
+        case StackConfig::Error::BadTcpSetting:
+            return "tcp_cc= wants cubic or newreno; tcp_sack=, tcp_timestamps=, tcp_window_scaling= want on or off; "
+                   "tcp_buffer_kib= wants 4 to 16384";
     }
     return "unknown configuration error";
 }
@@ -27,11 +30,32 @@ kernel::Result<StackConfig, StackConfig::Error> StackConfig::from_command_line(
         if (!config.gateway) return kernel::err(Error::BadGateway);
         if (!config.address) return kernel::err(Error::GatewayWithoutAddress);
     }
+    if (auto cc = command_line.get("tcp_cc")) {
+        if (*cc == "cubic")
+            config.tcp.congestion = CongestionAlgorithm::Cubic;
+        else if (*cc == "newreno")
+            config.tcp.congestion = CongestionAlgorithm::NewReno;
+        else
+            return kernel::err(Error::BadTcpSetting);
+    }
+    for (auto [key, field] :
+         {std::pair{"tcp_sack", &TcpConfig::sack}, std::pair{"tcp_timestamps", &TcpConfig::timestamps},
+          std::pair{"tcp_window_scaling", &TcpConfig::window_scaling}}) {
+        if (!command_line.has(key)) continue;
+        auto value = command_line.get_bool(key);
+        if (!value) return kernel::err(Error::BadTcpSetting);
+        config.tcp.*field = *value;
+    }
+    if (command_line.has("tcp_buffer_kib")) {
+        auto kib = command_line.get_u64("tcp_buffer_kib");
+        if (!kib || *kib < 4 || *kib > 16384) return kernel::err(Error::BadTcpSetting);
+        config.tcp.send_buffer = config.tcp.receive_buffer = static_cast<std::size_t>(*kib) * 1024;
+    }
     return config;
 }
 
 Stack::Stack(NetworkDevice& device, runtime::Signal& device_signal, const StackConfig& config, std::uint64_t seed)
-    : m_device_signal(device_signal), m_interface(device) {
+    : m_device_signal(device_signal), m_interface(device), m_tcp(m_interface, config.tcp, seed, &device_signal) {
     device.set_receive_hook([](void* signal) { static_cast<runtime::Signal*>(signal)->notify(); }, &device_signal);
     if (config.address)
         m_interface.configure(*config.address, config.gateway, runtime::instant_from_ns(0));
@@ -42,7 +66,10 @@ Stack::Stack(NetworkDevice& device, runtime::Signal& device_signal, const StackC
 std::optional<runtime::Instant> Stack::poll(runtime::Instant now) {
     bool was_configured = m_interface.address().has_value();
     m_interface.poll(now);
+    m_tcp.poll(now);
+    m_interface.device().flush();
     std::optional<runtime::Instant> next = m_interface.poll_at();
+    if (auto at = m_tcp.poll_at(); at && (!next || *at < *next)) next = at;
     if (m_dhcp) {
         m_dhcp->poll(now);
         m_interface.device().flush();

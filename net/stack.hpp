@@ -14,6 +14,7 @@
 #include "kernel/result.hpp"
 #include "net/dhcp_client.hpp"
 #include "net/interface.hpp"
+#include "net/tcp.hpp"
 #include "runtime/signal.hpp"
 #include "runtime/task.hpp"
 
@@ -22,9 +23,11 @@ namespace net {
 struct StackConfig {
     std::optional<Ipv4Cidr> address;  // none: ask DHCP
     std::optional<Ipv4Address> gateway;
+    TcpConfig tcp;
 
-    enum class Error { BadAddress, BadGateway, GatewayWithoutAddress };
-    // ip=A.B.C.D/N and gw=A.B.C.D; without ip= the stack uses DHCP.
+    enum class Error { BadAddress, BadGateway, GatewayWithoutAddress, BadTcpSetting };
+    // ip=A.B.C.D/N and gw=A.B.C.D; without ip= the stack uses DHCP. TCP: tcp_cc=cubic|newreno,
+    // tcp_sack=, tcp_timestamps=, tcp_window_scaling= (on/off), tcp_buffer_kib=N (each direction).
     static kernel::Result<StackConfig, Error> from_command_line(const kernel::CommandLine& command_line);
 };
 const char* to_string(StackConfig::Error error);
@@ -36,6 +39,7 @@ public:
     Stack& operator=(const Stack&) = delete;
 
     Interface& interface() { return m_interface; }
+    TcpLayer& tcp() { return m_tcp; }
     [[nodiscard]] const DhcpClient* dhcp() const { return m_dhcp ? &*m_dhcp : nullptr; }
 
     // Runs the stack until stop() (on the current event loop).
@@ -49,6 +53,7 @@ public:
 private:
     runtime::Signal& m_device_signal;
     Interface m_interface;
+    TcpLayer m_tcp;
     std::optional<DhcpClient> m_dhcp;
     runtime::Signal m_configured;
     bool m_running = false;

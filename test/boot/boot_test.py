@@ -459,6 +459,104 @@ def net_tap_tcg_legacy(env):
     net_tap_case(env, "--accel", "tcg", "--legacy-virtio")
 
 
+def tcp_echo_tap_case(env, *run_options, append=""):
+    # Linux in a private namespace drives the TCP echo server over a TAP device: 64
+    # connections each echoing 1 MiB at once, then 1000 short connections.
+    import time
+    from netns import TestNetwork, Unavailable
+    try:
+        network = TestNetwork(host_ip="10.0.0.1/24")
+        network.__enter__()
+    except Unavailable as e:
+        raise Failure(f"cannot make the test network: {e}")
+    qemu = None
+    try:
+        connections = 64 + 1000
+        qemu = network.popen([os.path.join(env.source, "tools", "run"), env.image("echo"), "--net",
+                              f"tap={network.tap}", "--append",
+                              f"ip=10.0.0.2/24 gw=10.0.0.1 exit_after={connections} {append}".strip(),
+                              "--timeout", "280", *run_options],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = qemu.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "echo: listening" in line:
+                break
+        out = "".join(lines)
+        expect(any("echo: listening on 10.0.0.2:7 (TCP)" in l for l in lines), "the guest never listened", out)
+        client = os.path.join(env.source, "test", "boot", "tcp_echo_client.py")
+        result = network.run([sys.executable, client, "10.0.0.2", "7", "--parallel", "64", "--size", str(1 << 20),
+                              "--short", "1000", "--timeout", "200"], timeout=250, check=False)
+        print(result.stdout, end="")
+        expect(result.returncode == 0, f"the client failed:\n{result.stdout}{result.stderr}", out)
+        rest, _ = qemu.communicate(timeout=60)
+        out += rest
+        expect(qemu.returncode == 0, f"exit status {qemu.returncode}", out)
+        expect(f"echo: {connections} connections, {64 * (1 << 20) + sum(len(f'short connection {i}') + 1 for i in range(1000))} bytes echoed, 0 ended by an error" in out,
+               "the guest's counts are wrong", out)
+        expect(", 0 malformed," in out, "malformed segments seen", out)
+    finally:
+        if qemu is not None and qemu.poll() is None:
+            qemu.kill()
+        network.__exit__(None, None, None)
+
+
+@case
+def tcp_echo_tap(env):
+    tcp_echo_tap_case(env)
+
+
+@case
+def tcp_echo_tap_tcg_legacy_newreno(env):
+    # Over TCG with a legacy device, NewReno and no SACK.
+    tcp_echo_tap_case(env, "--accel", "tcg", "--legacy-virtio", append="tcp_cc=newreno tcp_sack=off")
+
+
+@case
+def tcp_echo_user(env):
+    # The README's demo path: QEMU user networking with a host port forwarded to port 7.
+    import socket
+    import time
+    port = 17000 + os.getpid() % 1000
+    qemu = subprocess.Popen([os.path.join(env.source, "tools", "run"), env.image("echo"), "--net", "user",
+                             "--forward", f"{port}:7", "--append", "exit_after=1", "--timeout", "100"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = qemu.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "echo: listening" in line:
+                break
+        out = "".join(lines)
+        expect(any("echo: listening on 10.0.2.15:7" in l for l in lines), "the guest never listened", out)
+        data = os.urandom(200000)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            got = bytearray()
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        expect(bytes(got) == data, f"echo mismatch: {len(got)} of {len(data)} bytes", out)
+        rest, _ = qemu.communicate(timeout=60)
+        out += rest
+        expect(qemu.returncode == 0, f"exit status {qemu.returncode}", out)
+        expect("echo: 1 connections, 200000 bytes echoed, 0 ended by an error" in out, "wrong counts", out)
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=sorted(CASES))

@@ -1,0 +1,1083 @@
+#include "net/tcp_connection.hpp"
+
+#include <algorithm>
+
+#include "net/packet_buffer.hpp"
+#include "net/tcp.hpp"
+#include "runtime/event_loop.hpp"
+
+namespace net {
+
+using namespace tcp_flags;
+using std::chrono::milliseconds;
+
+const char* to_string(TcpState state) {
+    switch (state) {
+        case TcpState::Closed: return "CLOSED";
+        case TcpState::SynSent: return "SYN-SENT";
+        case TcpState::SynReceived: return "SYN-RECEIVED";
+        case TcpState::Established: return "ESTABLISHED";
+        case TcpState::FinWait1: return "FIN-WAIT-1";
+        case TcpState::FinWait2: return "FIN-WAIT-2";
+        case TcpState::CloseWait: return "CLOSE-WAIT";
+        case TcpState::Closing: return "CLOSING";
+        case TcpState::LastAck: return "LAST-ACK";
+        case TcpState::TimeWait: return "TIME-WAIT";
+    }
+    return "?";
+}
+
+const char* to_string(TcpError error) {
+    switch (error) {
+        case TcpError::Reset: return "connection reset by peer";
+        case TcpError::Refused: return "connection refused";
+        case TcpError::TimedOut: return "connection timed out";
+        case TcpError::Closed: return "connection closed";
+        case TcpError::NoMemory: return "out of memory for connection buffers";
+        case TcpError::NoRoute: return "no route to host";
+        case TcpError::AddressInUse: return "port in use";
+        case TcpError::NoPorts: return "no free ephemeral port";
+        case TcpError::TooManyConnections: return "too many connections";
+        case TcpError::NotConnected: return "not connected";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr std::uint32_t k_default_mss = 536;      // RFC 9293 §3.7.1
+constexpr std::uint32_t k_min_mss = 64;           // a peer asking for less is clamped
+constexpr std::uint32_t k_timestamp_option = 12;  // NOP NOP kind len TSval TSecr
+constexpr std::uint32_t k_dup_threshold = 3;      // RFC 5681 §3.2, RFC 6675 DupThresh
+
+std::uint32_t min32(std::uint32_t a, std::uint32_t b) { return a < b ? a : b; }
+
+// The smallest window scale that lets the whole buffer be advertised (RFC 7323 §2.3).
+std::uint8_t window_shift_for(std::size_t buffer) {
+    std::uint8_t shift = 0;
+    while (shift < 14 && (buffer >> shift) > 0xFFFF) ++shift;
+    return shift;
+}
+
+void wake(std::coroutine_handle<>& handle) {
+    if (handle) runtime::EventLoop::current().schedule(std::exchange(handle, nullptr));
+}
+
+}  // namespace
+
+TcpConnection::TcpConnection(TcpLayer& layer, const TcpFourTuple& tuple, const TcpConfig& config, runtime::Instant now)
+    : m_layer(layer),
+      m_tuple(tuple),
+      m_config(config),
+      m_epoch(now),
+      m_cc(config.congestion, k_default_mss, now),
+      m_rtt(config.rtt) {}
+
+TcpConnection::~TcpConnection() { m_layer.uncharge(memory); }
+
+bool TcpConnection::synchronized() const {
+    return m_state != TcpState::Closed && m_state != TcpState::SynSent && m_state != TcpState::SynReceived;
+}
+
+bool TcpConnection::allocate_buffers() {
+    if (m_send.allocated()) return true;
+    std::size_t total = m_config.send_buffer + m_config.receive_buffer;
+    if (!m_layer.charge(total)) return false;
+    if (!m_send.allocate(m_config.send_buffer) || !m_recv.allocate(m_config.receive_buffer)) {
+        m_send.free();
+        m_recv.free();
+        m_layer.uncharge(total);
+        ++m_layer.mutable_stats().no_memory;
+        return false;
+    }
+    memory = total;
+    return true;
+}
+
+void TcpConnection::set_state(TcpState state, runtime::Instant now) {
+    m_state = state;
+    if (state == TcpState::TimeWait) {
+        m_rto_at.reset();
+        m_persist_at.reset();
+        m_keepalive_at.reset();
+        m_state_timer_at = now + 2 * m_config.msl;
+    }
+}
+
+// --- opening ---
+
+kernel::Result<void, TcpError> TcpConnection::open_active(std::uint32_t iss, runtime::Instant now) {
+    if (!allocate_buffers()) return kernel::err(TcpError::NoMemory);
+    m_iss = iss;
+    m_snd_una = m_snd_nxt = m_snd_max = iss;
+    m_snd_una_data = iss + 1;
+    m_recover = iss;
+    m_rcv_wscale = m_config.window_scaling ? window_shift_for(m_config.receive_buffer) : 0;
+    m_ws_ok = m_config.window_scaling;
+    m_ts_ok = m_config.timestamps;
+    m_sack_ok = m_config.sack;
+    set_state(TcpState::SynSent, now);
+    send_syn(now);
+    return {};
+}
+
+void TcpConnection::open_passive(const TcpSegment& syn, std::uint32_t iss, TcpListener& owner, runtime::Instant now) {
+    m_passive = true;
+    listener = &owner;
+    ++owner.m_half_open;
+    m_iss = iss;
+    m_snd_una = m_snd_nxt = m_snd_max = iss;
+    m_snd_una_data = iss + 1;
+    m_recover = iss;
+    m_irs = syn.sequence();
+    m_rcv_nxt = m_irs + 1;
+    m_rcv_adv = m_rcv_nxt;
+    m_snd_wl1 = m_irs;
+    m_snd_wl2 = iss;
+    apply_syn_options(syn.options());
+    m_snd_wnd = syn.window();  // never scaled in a SYN (RFC 7323 §2.2)
+    m_max_snd_wnd = m_snd_wnd;
+    set_state(TcpState::SynReceived, now);
+    send_syn(now);
+}
+
+kernel::Result<void, TcpError> TcpConnection::open_from_cookie(const TcpSegment& ack, std::uint32_t iss,
+                                                               const SynCookieOptions& options, TcpListener& owner,
+                                                               runtime::Instant now) {
+    m_passive = true;
+    if (!allocate_buffers()) return kernel::err(TcpError::NoMemory);
+    m_iss = iss;
+    m_snd_una = m_snd_nxt = m_snd_max = m_snd_una_data = iss + 1;
+    m_recover = iss;
+    m_irs = ack.sequence() - 1;
+    m_rcv_nxt = ack.sequence();
+    m_ws_ok = options.window_scale.has_value() && m_config.window_scaling;
+    m_snd_wscale = m_ws_ok ? *options.window_scale : 0;
+    m_rcv_wscale = m_ws_ok ? window_shift_for(m_config.receive_buffer) : 0;
+    m_sack_ok = options.sack_permitted && m_config.sack;
+    m_ts_ok = false;  // the cookie's SYN-ACK offered no timestamps
+    m_peer_mss = options.mss;
+    m_mss = std::max(k_min_mss, min32(m_peer_mss, static_cast<std::uint32_t>(m_layer.mtu() - 40)));
+    m_cc.set_mss(m_mss);
+    // What the cookie's SYN-ACK advertised, unscaled.
+    m_rcv_adv = m_rcv_nxt + static_cast<std::uint32_t>(std::min<std::size_t>(m_config.receive_buffer, 0xFFFF));
+    m_snd_wnd = static_cast<std::uint32_t>(ack.window()) << m_snd_wscale;
+    m_max_snd_wnd = m_snd_wnd;
+    m_snd_wl1 = ack.sequence();
+    m_snd_wl2 = ack.acknowledgment();
+    listener = &owner;
+    set_state(TcpState::Established, now);
+    reset_keepalive(now);
+    owner.enqueue(*this);
+    return {};
+}
+
+void TcpConnection::apply_syn_options(const TcpOptions& options) {
+    m_peer_mss = options.mss.value_or(k_default_mss);
+    m_ws_ok = options.window_scale.has_value() && m_config.window_scaling;
+    m_snd_wscale = m_ws_ok ? *options.window_scale : 0;
+    m_rcv_wscale = m_ws_ok ? window_shift_for(m_config.receive_buffer) : 0;
+    // An active opener offered everything configured; the peer's SYN-ACK says what stays.
+    m_ts_ok = options.timestamps.has_value() && m_config.timestamps;
+    if (m_ts_ok) m_ts_recent = options.timestamps->value;
+    m_sack_ok = options.sack_permitted && m_config.sack;
+    auto mtu_mss = static_cast<std::uint32_t>(m_layer.mtu() - 40);
+    m_mss = min32(m_peer_mss, mtu_mss) - (m_ts_ok ? k_timestamp_option : 0);
+    m_mss = std::max(m_mss, k_min_mss);
+    m_cc.set_mss(m_mss);
+}
+
+void TcpConnection::established(runtime::Instant now) {
+    if (m_passive && !allocate_buffers()) {
+        send_reset(now);
+        enter_closed(TcpError::NoMemory, now);
+        return;
+    }
+    set_state(TcpState::Established, now);
+    reset_keepalive(now);
+    m_retransmissions = 0;
+    if (m_passive && listener != nullptr) {
+        --listener->m_half_open;
+        listener->enqueue(*this);
+    }
+    wake(connector);
+    notify_writable();
+}
+
+// --- segment arrival (RFC 9293 §3.10.7) ---
+
+void TcpConnection::process_syn_sent(const TcpSegment& seg, runtime::Instant now) {
+    bool ack = seg.has(k_ack);
+    // RFC 9293 §3.10.7.3 first: an ACK for something we did not send.
+    if (ack && (seq_le(seg.acknowledgment(), m_iss) || seq_gt(seg.acknowledgment(), m_snd_max))) {
+        if (!seg.has(k_rst)) {
+            m_layer.send_control(m_tuple, seg.acknowledgment(), 0, k_rst, now);
+        }
+        return;
+    }
+    if (seg.has(k_rst)) {
+        // RFC 5961 §3.2: in SYN-SENT a reset counts only with an acceptable ACK.
+        if (ack) enter_closed(TcpError::Refused, now);
+        return;
+    }
+    if (!seg.has(k_syn)) return;
+    m_irs = seg.sequence();
+    m_rcv_nxt = m_irs + 1;
+    m_rcv_adv = m_rcv_nxt;
+    apply_syn_options(seg.options());
+    m_snd_wnd = seg.window();  // unscaled in a SYN
+    m_max_snd_wnd = m_snd_wnd;
+    m_snd_wl1 = seg.sequence();
+    m_snd_wl2 = seg.acknowledgment();
+    if (ack) {
+        m_snd_una = seg.acknowledgment();
+        m_rto_at.reset();
+        if (m_rtt_valid && m_retransmissions == 0) m_rtt.sample(now - m_rtt_sent_at);  // Karn
+        m_rtt_valid = false;
+        m_rtt.reset_back_off();
+        established(now);
+        m_ack_now = true;
+        output(now);
+        return;
+    }
+    // Simultaneous open (RFC 9293 §3.5 figure 8).
+    set_state(TcpState::SynReceived, now);
+    send_syn(now);
+}
+
+bool TcpConnection::accepts_new_incarnation(const TcpSegment& syn) const {
+    if (!seq_gt(syn.sequence(), m_rcv_nxt)) return false;
+    if (m_ts_ok && syn.options().timestamps)
+        return static_cast<std::int32_t>(syn.options().timestamps->value - m_ts_recent) > 0;
+    return true;
+}
+
+bool TcpConnection::acceptable(const TcpSegment& seg) const {
+    std::uint32_t length = seg.sequence_length();
+    std::uint32_t window = receive_window();
+    std::uint32_t seq = seg.sequence();
+    auto in_window = [&](std::uint32_t s) { return seq_le(m_rcv_nxt, s) && seq_lt(s, m_rcv_nxt + window); };
+    if (window == 0) return seq == m_rcv_nxt;  // a zero window still takes ACKs, RSTs and probes
+    if (length == 0) return in_window(seq);
+    return in_window(seq) || in_window(seq + length - 1);
+}
+
+void TcpConnection::on_segment(const TcpSegment& seg, runtime::Instant now) {
+    ++m_stats.segments_received;
+    if (m_state == TcpState::Closed) return;
+    if (m_state == TcpState::SynSent) return process_syn_sent(seg, now);
+    reset_keepalive(now);
+    m_persist_backoff = 0;
+
+    // Our SYN-ACK got lost: the peer sends its SYN again.
+    if (m_state == TcpState::SynReceived && seg.has(k_syn) && !seg.has(k_ack) && seg.sequence() == m_irs) {
+        send_syn(now);
+        return;
+    }
+    // PAWS (RFC 7323 §5.3): an old timestamp marks an old duplicate.
+    if (m_ts_ok && seg.options().timestamps && !seg.has(k_rst) &&
+        static_cast<std::int32_t>(seg.options().timestamps->value - m_ts_recent) < 0) {
+        ++m_stats.paws_rejected;
+        send_ack(now);
+        return;
+    }
+    if (!acceptable(seg)) {
+        if (!seg.has(k_rst)) {
+            ++m_stats.duplicate_segments;
+            send_ack(now);
+        }
+        return;
+    }
+    if (seg.has(k_rst)) {
+        // RFC 1337: TIME-WAIT ignores resets. RFC 5961 §3.2: only an exact match resets;
+        // anything else in the window gets a challenge ACK.
+        if (m_state == TcpState::TimeWait) return;
+        if (seg.sequence() != m_rcv_nxt) {
+            send_challenge_ack(now);
+            return;
+        }
+        enter_closed(m_state == TcpState::SynReceived && m_passive ? std::nullopt : std::optional(TcpError::Reset),
+                     now);
+        return;
+    }
+    if (seg.has(k_syn)) {
+        // RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK, whatever its number.
+        send_challenge_ack(now);
+        return;
+    }
+    if (!seg.has(k_ack)) return;
+    if (m_state == TcpState::SynReceived) {
+        if (!(seq_lt(m_snd_una, seg.acknowledgment()) && seq_le(seg.acknowledgment(), m_snd_max))) {
+            m_layer.send_control(m_tuple, seg.acknowledgment(), 0, k_rst, now);
+            return;
+        }
+        established(now);
+        if (m_state == TcpState::Closed) return;
+    }
+    if (!process_ack(seg, now)) return;
+    if (m_state == TcpState::Closed) return;
+    // RFC 7323 §4.3: remember the timestamp of the segment that the next ACK covers.
+    if (m_ts_ok && seg.options().timestamps && seq_le(seg.sequence(), m_last_ack_sent)) {
+        m_ts_recent = seg.options().timestamps->value;
+    }
+    process_data(seg, now);
+    if (m_state == TcpState::Closed) return;
+    output(now);
+}
+
+bool TcpConnection::process_ack(const TcpSegment& seg, runtime::Instant now) {
+    std::uint32_t ack = seg.acknowledgment();
+    if (seq_gt(ack, m_snd_max)) {
+        // RFC 9293 §3.10.7.4: an ACK for something not yet sent.
+        send_ack(now);
+        return false;
+    }
+    // RFC 5961 §5.2: an ACK too far below SND.UNA is a blind injection attempt.
+    if (seq_lt(ack, m_snd_una - std::max(m_max_snd_wnd, m_mss))) {
+        send_challenge_ack(now);
+        return false;
+    }
+    process_sack(seg.options());
+    std::uint32_t window = static_cast<std::uint32_t>(seg.window()) << m_snd_wscale;
+    if (seq_gt(ack, m_snd_una)) {
+        std::uint32_t flight_before = flight_size();
+        std::uint32_t acked = ack - m_snd_una;
+        if (seq_gt(ack, m_snd_una_data)) {
+            auto data_acked = static_cast<std::uint32_t>(std::min<std::size_t>(ack - m_snd_una_data, m_send.size()));
+            m_send.consume(data_acked);
+            m_snd_una_data += data_acked;
+        }
+        if (m_fin_sent && seq_gt(ack, data_end())) m_fin_acked = true;
+        m_snd_una = ack;
+        if (seq_lt(m_snd_nxt, ack)) m_snd_nxt = ack;
+        if (seq_lt(m_high_rxt, ack)) m_high_rxt = ack;
+        m_sacked.trim_below(ack);
+        // RTT: every ACK with an echoed timestamp (RFC 7323 §4.1), else the one timed
+        // segment unless it was retransmitted (Karn).
+        if (m_ts_ok && seg.options().timestamps && seg.options().timestamps->echo != 0) {
+            std::uint32_t elapsed = timestamp_now(now) - seg.options().timestamps->echo;
+            if (elapsed < 0x8000'0000u) m_rtt.sample(milliseconds(elapsed));
+        } else if (m_rtt_valid && seq_ge(ack, m_rtt_seq)) {
+            m_rtt.sample(now - m_rtt_sent_at);
+            m_rtt_valid = false;
+        }
+        m_rtt.reset_back_off();
+        m_retransmissions = 0;
+        m_dupacks = 0;
+        if (m_in_recovery) {
+            if (seq_ge(ack, m_recover)) {
+                m_in_recovery = false;
+                m_cwnd_extra = 0;
+                m_cc.on_recovery_exit(now);
+            } else if (!m_sack_ok) {
+                // RFC 6582 §3.2 step 5: a partial ACK. Resend the next hole, deflate the
+                // window by what was acknowledged and add back one segment.
+                std::uint32_t length = min32(m_mss, data_end() - m_snd_una);
+                if (seq_lt(m_snd_una, data_end())) send_segment(m_snd_una, length, k_ack, now, true);
+                m_cwnd_extra = (m_cwnd_extra > acked ? m_cwnd_extra - acked : 0) + m_mss;
+            }
+        } else {
+            auto srtt = m_rtt.srtt().value_or(runtime::Duration{0});
+            m_cc.on_ack(acked, flight_before, now, srtt, m_rtt.min_rtt());
+        }
+        if (m_snd_una == m_snd_max)
+            m_rto_at.reset();
+        else
+            restart_rto(now);  // RFC 6298 §5.3
+        if (m_fin_acked) on_fin_acked(now);
+        if (m_state == TcpState::Closed) return false;
+        notify_writable();
+    } else if (ack == m_snd_una && seg.payload().empty() && !seg.has(k_syn) && !seg.has(k_fin) && window == m_snd_wnd &&
+               seq_gt(m_snd_max, m_snd_una)) {
+        on_duplicate_ack(now);  // RFC 5681 §2 "duplicate acknowledgment"
+    }
+    // RFC 9293 §3.10.7.4: update the window from the newest segment only.
+    if (seq_lt(m_snd_wl1, seg.sequence()) || (m_snd_wl1 == seg.sequence() && seq_le(m_snd_wl2, ack))) {
+        bool opened = m_snd_wnd == 0 && window != 0;
+        m_snd_wnd = window;
+        m_snd_wl1 = seg.sequence();
+        m_snd_wl2 = ack;
+        m_max_snd_wnd = std::max(m_max_snd_wnd, window);
+        if (window != 0) m_persist_at.reset();
+        if (opened) notify_writable();
+    }
+    return true;
+}
+
+void TcpConnection::process_sack(const TcpOptions& options) {
+    if (!m_sack_ok) return;
+    for (std::size_t i = 0; i < options.sack_count; ++i) {
+        SackBlock block = options.sack[i];
+        // RFC 2018 §3 blocks must lie inside what we sent; D-SACKs (RFC 2883) below snd_una are ignored.
+        if (!seq_lt(block.left, block.right) || !seq_gt(block.right, m_snd_una) || seq_gt(block.right, m_snd_max))
+            continue;
+        if (seq_lt(block.left, m_snd_una)) block.left = m_snd_una;
+        (void)m_sacked.add(block);
+    }
+}
+
+void TcpConnection::on_duplicate_ack(runtime::Instant now) {
+    if (m_in_recovery) {
+        if (!m_sack_ok) m_cwnd_extra += m_mss;  // RFC 6582 §3.2 step 3
+        return;
+    }
+    ++m_dupacks;
+    bool lost = m_dupacks >= k_dup_threshold || (m_sack_ok && is_lost(m_snd_una));
+    // RFC 6582 §3.2 step 2: no second fast retransmit for losses of the same window.
+    if (lost && seq_ge(m_snd_una, m_recover)) enter_recovery(now);
+}
+
+void TcpConnection::enter_recovery(runtime::Instant now) {
+    ++m_stats.fast_retransmits;
+    m_in_recovery = true;
+    m_recover = m_snd_max;
+    m_cc.on_congestion_event(m_sack_ok ? pipe() : flight_size(), now);
+    m_rtt_valid = false;
+    std::uint32_t end = seq_lt(data_end(), m_snd_max) ? data_end() : m_snd_max;
+    std::uint32_t length = seq_lt(m_snd_una, end) ? min32(m_mss, end - m_snd_una) : 0;
+    for (std::size_t i = 0; i < m_sacked.count(); ++i) {
+        if (seq_gt(m_sacked[i].left, m_snd_una)) {
+            length = min32(length, m_sacked[i].left - m_snd_una);
+            break;
+        }
+    }
+    bool fin = m_fin_sent && m_snd_una + length == data_end();
+    if (length > 0 || fin)
+        send_segment(m_snd_una, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true);
+    fin = fin && m_snd_una + length == data_end();
+    m_high_rxt = m_snd_una + length + (fin ? 1 : 0);
+    if (!m_sack_ok) m_cwnd_extra = k_dup_threshold * m_mss;  // RFC 6582 §3.2 step 2
+}
+
+void TcpConnection::process_data(const TcpSegment& seg, runtime::Instant now) {
+    if (m_state == TcpState::TimeWait) {
+        // RFC 9293: a retransmitted FIN is acknowledged and the 2 MSL restart.
+        if (seg.has(k_fin)) {
+            m_state_timer_at = now + 2 * m_config.msl;
+            send_ack(now);
+        }
+        return;
+    }
+    bool accepting = m_state == TcpState::Established || m_state == TcpState::FinWait1 || m_state == TcpState::FinWait2;
+    std::span<const std::byte> data = seg.payload();
+    std::uint32_t seq = seg.sequence();
+    bool fin = seg.has(k_fin);
+    if (!accepting) return;
+    if (!data.empty() && m_app_closed) {
+        // Nobody will read it: RFC 1122 §4.2.2.13 lets us reset.
+        send_reset(now);
+        enter_closed(std::nullopt, now);
+        return;
+    }
+    // Trim what we already have and what does not fit.
+    if (seq_lt(seq, m_rcv_nxt)) {
+        std::uint32_t skip = m_rcv_nxt - seq;
+        if (skip >= data.size()) {
+            if (!data.empty()) ++m_stats.duplicate_segments;
+            data = {};
+        } else {
+            data = data.subspan(skip);
+        }
+        seq = m_rcv_nxt;
+    }
+    std::uint32_t right = m_rcv_nxt + static_cast<std::uint32_t>(m_recv.space());
+    if (!data.empty()) {
+        if (!seq_lt(seq, right)) {
+            data = {};
+            fin = false;
+        } else if (seq_gt(seq + static_cast<std::uint32_t>(data.size()), right)) {
+            data = data.first(right - seq);
+            fin = false;
+        }
+    }
+    std::uint32_t fin_seq = seq + static_cast<std::uint32_t>(data.size());
+    if (!data.empty()) {
+        std::uint32_t offset = seq - m_rcv_nxt;
+        m_recv.write_at(m_recv.size() + offset, data);
+        if (offset == 0) {
+            bool filled_hole = !m_out_of_order.empty();
+            m_recv.commit(data.size());
+            m_rcv_nxt += static_cast<std::uint32_t>(data.size());
+            m_stats.bytes_received += data.size();
+            while (!m_out_of_order.empty() && seq_le(m_out_of_order[0].left, m_rcv_nxt)) {
+                if (seq_gt(m_out_of_order[0].right, m_rcv_nxt)) {
+                    std::uint32_t more = m_out_of_order[0].right - m_rcv_nxt;
+                    m_recv.commit(more);
+                    m_rcv_nxt += more;
+                    m_stats.bytes_received += more;
+                }
+                m_out_of_order.trim_below(m_rcv_nxt);
+            }
+            schedule_ack(now, filled_hole);
+            notify_readable();
+        } else {
+            SackBlock block{seq, seq + static_cast<std::uint32_t>(data.size())};
+            if (m_out_of_order.add(block)) {
+                ++m_stats.out_of_order_segments;
+                m_last_received = block;
+            } else {
+                ++m_stats.dropped_out_of_order;
+            }
+            schedule_ack(now, true);  // RFC 5681 §4.2: out of order, acknowledge at once
+        }
+    } else if (seg.sequence_length() > 0 && !fin) {
+        schedule_ack(now, true);
+    }
+    if (fin && !m_peer_fin) m_peer_fin = fin_seq;
+    if (m_peer_fin && !m_peer_fin_accepted && *m_peer_fin == m_rcv_nxt) accept_fin(now);
+}
+
+void TcpConnection::accept_fin(runtime::Instant now) {
+    m_peer_fin_accepted = true;
+    m_rcv_nxt += 1;
+    m_ack_now = true;
+    switch (m_state) {
+        case TcpState::SynReceived:
+        case TcpState::Established: set_state(TcpState::CloseWait, now); break;
+        case TcpState::FinWait1: set_state(m_fin_acked ? TcpState::TimeWait : TcpState::Closing, now); break;
+        case TcpState::FinWait2: set_state(TcpState::TimeWait, now); break;
+        default: break;
+    }
+    notify_readable();
+}
+
+void TcpConnection::on_fin_acked(runtime::Instant now) {
+    switch (m_state) {
+        case TcpState::FinWait1:
+            set_state(TcpState::FinWait2, now);
+            if (m_app_closed) m_state_timer_at = now + m_config.fin_wait_2_timeout;
+            break;
+        case TcpState::Closing: set_state(TcpState::TimeWait, now); break;
+        case TcpState::LastAck: enter_closed(std::nullopt, now); break;
+        default: break;
+    }
+}
+
+void TcpConnection::enter_closed(std::optional<TcpError> error, runtime::Instant now) {
+    (void)now;
+    if (error && !m_error) m_error = error;
+    m_state = TcpState::Closed;
+    m_rto_at.reset();
+    m_delack_at.reset();
+    m_persist_at.reset();
+    m_keepalive_at.reset();
+    m_state_timer_at.reset();
+    m_ack_now = false;
+    if (listener != nullptr) {
+        listener->forget(*this);
+        listener = nullptr;
+    }
+    m_layer.connection_closed(*this);
+    wake(connector);
+    notify_readable();
+    notify_writable();
+}
+
+// --- sending ---
+
+std::uint32_t TcpConnection::timestamp_now(runtime::Instant now) const {
+    auto ms = std::chrono::duration_cast<milliseconds>(now - m_epoch).count();
+    return static_cast<std::uint32_t>(ms) + m_iss;  // a per-connection offset (RFC 7323 §5.4)
+}
+
+std::uint32_t TcpConnection::receive_window() const { return seq_gt(m_rcv_adv, m_rcv_nxt) ? m_rcv_adv - m_rcv_nxt : 0; }
+
+std::uint16_t TcpConnection::window_field() {
+    std::size_t space = m_recv.allocated() ? m_recv.space() : m_config.receive_buffer;
+    std::uint32_t right = m_rcv_nxt + static_cast<std::uint32_t>(std::min<std::size_t>(space, 0x3FFF'FFFF));
+    // RFC 1122 §4.2.3.3 (receiver SWS avoidance): move the right edge only by a useful amount.
+    std::uint32_t threshold =
+        min32(static_cast<std::uint32_t>(std::min<std::size_t>(m_config.receive_buffer / 2, 0xFFFF'FFFF)), m_mss);
+    if (seq_gt(right, m_rcv_adv) && right - m_rcv_adv < threshold && seq_gt(m_rcv_adv, m_rcv_nxt)) right = m_rcv_adv;
+    if (seq_lt(right, m_rcv_adv)) right = m_rcv_adv;  // never shrink (RFC 9293 §3.8.6.2.2)
+    std::uint32_t window = right - m_rcv_nxt;
+    std::uint32_t field = min32(window >> m_rcv_wscale, 0xFFFF);
+    std::uint32_t advertised = m_rcv_nxt + (field << m_rcv_wscale);
+    if (seq_gt(advertised, m_rcv_adv)) m_rcv_adv = advertised;
+    return static_cast<std::uint16_t>(field);
+}
+
+bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::uint8_t flags, runtime::Instant now,
+                                 bool retransmission) {
+    PacketBuffer* buffer = m_layer.allocate_buffer();
+    if (buffer == nullptr) {
+        // The device's buffers are all in flight: the layer calls output() again shortly
+        // (and the retransmission timer is the backstop).
+        ++m_layer.mutable_stats().no_buffer;
+        if ((flags & k_ack) != 0 && (flags & k_syn) == 0) m_ack_now = true;
+        if ((length > 0 || (flags & (k_syn | k_fin)) != 0) && !m_rto_at) restart_rto(now);
+        m_layer.starved(*this);
+        return false;
+    }
+    TcpOptions options;
+    bool syn = (flags & k_syn) != 0;
+    if (syn) {
+        options.mss = static_cast<std::uint16_t>(m_layer.mtu() - 40);
+        if (m_ws_ok) options.window_scale = m_rcv_wscale;
+        options.sack_permitted = m_sack_ok;
+    }
+    if (m_ts_ok) {
+        options.timestamps = TcpTimestamps{timestamp_now(now), (flags & k_ack) != 0 ? m_ts_recent : 0};
+    }
+    if (m_sack_ok && !syn && (flags & k_ack) != 0 && !m_out_of_order.empty()) {
+        // RFC 2018 §4: the block with the latest segment first, then the others.
+        std::size_t n = 0;
+        if (const SackBlock* latest = m_out_of_order.find(m_last_received.left)) options.sack[n++] = *latest;
+        for (std::size_t i = m_out_of_order.count(); i-- > 0 && n < options.sack.size();) {
+            if (n > 0 && m_out_of_order[i] == options.sack[0]) continue;
+            options.sack[n++] = m_out_of_order[i];
+        }
+        options.sack_count = static_cast<std::uint8_t>(n);
+    }
+    // Everything must fit the MTU: SACK blocks give way first, then payload (and a FIN
+    // that no longer ends the segment waits for the next one).
+    std::size_t room = m_layer.mtu() - 20;
+    while (options.sack_count > 0 && TcpSegment::header_length(options) + length > room) --options.sack_count;
+    std::size_t header = TcpSegment::header_length(options);
+    if (header + length > room) {
+        length = static_cast<std::uint32_t>(room - header);
+        flags = static_cast<std::uint8_t>(flags & ~k_fin);
+    }
+    if (!buffer->resize(header + length)) {
+        release_buffer(buffer);
+        ++m_layer.mutable_stats().no_buffer;
+        return false;
+    }
+    if (length > 0) m_send.copy_out(seq - m_snd_una_data, buffer->bytes().subspan(header, length));
+    std::uint16_t window =
+        syn ? static_cast<std::uint16_t>(std::min<std::size_t>(m_config.receive_buffer, 0xFFFF)) : window_field();
+    if (syn && seq_gt(m_rcv_nxt + window, m_rcv_adv)) m_rcv_adv = m_rcv_nxt + window;
+    bool offload = m_layer.checksum_offload();
+    TcpSegment::emit(buffer->bytes(),
+                     {.source_port = m_tuple.local_port,
+                      .destination_port = m_tuple.remote_port,
+                      .sequence = seq,
+                      .acknowledgment = (flags & k_ack) != 0 ? m_rcv_nxt : 0,
+                      .flags = flags,
+                      .window = window,
+                      .options = options},
+                     m_tuple.local, m_tuple.remote, length, offload);
+    if (offload) {
+        buffer->metadata.needs_checksum = true;
+        buffer->metadata.checksum_start = 14 + 20;  // Ethernet and IPv4 headers come in front
+        buffer->metadata.checksum_offset = 16;
+    }
+    if ((flags & k_ack) != 0) {
+        m_last_ack_sent = m_rcv_nxt;
+        m_delack_at.reset();
+        m_unacked_segments = 0;
+        m_ack_now = false;
+    }
+    std::uint32_t end = seq + length + (syn ? 1 : 0) + ((flags & k_fin) != 0 ? 1 : 0);
+    if (end != seq) {
+        if (seq_gt(end, m_snd_max)) m_snd_max = end;
+        if (!m_rto_at) restart_rto(now);
+        if (retransmission) {
+            ++m_stats.retransmitted_segments;
+            m_rtt_valid = false;  // Karn: no sample across a retransmission
+        } else {
+            m_stats.bytes_sent += length;
+            if (!m_ts_ok && !m_rtt_valid) {
+                m_rtt_valid = true;
+                m_rtt_seq = end;
+                m_rtt_sent_at = now;
+            }
+        }
+    }
+    ++m_stats.segments_sent;
+    return m_layer.transmit(buffer, m_tuple.remote, now);
+}
+
+void TcpConnection::send_syn(runtime::Instant now) {
+    bool again = seq_gt(m_snd_max, m_iss);
+    std::uint8_t flags = m_state == TcpState::SynReceived ? static_cast<std::uint8_t>(k_syn | k_ack) : k_syn;
+    send_segment(m_iss, 0, flags, now, again);
+    m_snd_nxt = m_iss + 1;
+    if (!again) {
+        // Time the handshake (Karn: only if nothing is resent).
+        m_rtt_valid = true;
+        m_rtt_seq = m_iss + 1;
+        m_rtt_sent_at = now;
+    }
+}
+
+void TcpConnection::send_probe(runtime::Instant now) {
+    // An old sequence number with no data: the peer must answer with an ACK carrying its
+    // current window (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6).
+    send_segment(m_snd_una - 1, 0, k_ack, now);
+}
+
+void TcpConnection::send_challenge_ack(runtime::Instant now) {
+    if (!m_layer.allow_challenge_ack(now)) return;
+    ++m_stats.challenge_acks;
+    send_ack(now);
+}
+
+void TcpConnection::send_reset(runtime::Instant now) {
+    m_layer.send_control(m_tuple, m_snd_nxt, m_rcv_nxt, static_cast<std::uint8_t>(k_rst | k_ack), now);
+}
+
+void TcpConnection::schedule_ack(runtime::Instant now, bool immediately) {
+    // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: at least every second full segment, never later
+    // than the delayed-ACK time.
+    if (immediately || ++m_unacked_segments >= 2) {
+        m_ack_now = true;
+        return;
+    }
+    if (!m_delack_at) m_delack_at = now + m_config.delayed_ack;
+}
+
+std::uint32_t TcpConnection::effective_cwnd() const { return m_cc.cwnd() + m_cwnd_extra; }
+
+bool TcpConnection::is_lost(std::uint32_t seq) const {
+    // RFC 6675 §4 IsLost: more than (DupThresh - 1) * SMSS bytes SACKed above it.
+    return m_sacked.bytes_above(seq) > (k_dup_threshold - 1) * m_mss;
+}
+
+std::uint32_t TcpConnection::pipe() const {
+    // RFC 6675 §4 SetPipe, walking the unSACKed stretches in segment-sized steps.
+    std::uint32_t total = 0;
+    std::uint32_t s = m_snd_una;
+    std::size_t next = 0;
+    while (seq_lt(s, m_snd_max)) {
+        while (next < m_sacked.count() && seq_le(m_sacked[next].right, s)) ++next;
+        if (next < m_sacked.count() && seq_le(m_sacked[next].left, s)) {
+            s = m_sacked[next].right;
+            continue;
+        }
+        std::uint32_t end = s + m_mss;
+        if (next < m_sacked.count() && seq_lt(m_sacked[next].left, end)) end = m_sacked[next].left;
+        if (seq_gt(end, m_snd_max)) end = m_snd_max;
+        std::uint32_t length = end - s;
+        if (!is_lost(s)) total += length;
+        if (seq_lt(s, m_high_rxt)) total += length;
+        s = end;
+    }
+    return total;
+}
+
+bool TcpConnection::send_sack_recovery(runtime::Instant now) {
+    // RFC 6675 §5 step (C): while the pipe leaves room for a segment, NextSeg().
+    bool sent = false;
+    for (int guard = 0; guard < 256; ++guard) {
+        std::uint32_t in_pipe = pipe();
+        if (in_pipe >= m_cc.cwnd() || m_cc.cwnd() - in_pipe < m_mss) break;
+        // (1) the first unSACKed sequence number above HighRxt that IsLost.
+        std::uint32_t s = seq_gt(m_high_rxt, m_snd_una) ? m_high_rxt : m_snd_una;
+        std::optional<std::uint32_t> hole;
+        while (seq_lt(s, m_sacked.highest())) {
+            if (const SackBlock* r = m_sacked.find(s)) {
+                s = r->right;
+                continue;
+            }
+            if (is_lost(s)) hole = s;
+            break;
+        }
+        if (hole) {
+            std::uint32_t end = *hole + m_mss;
+            for (std::size_t i = 0; i < m_sacked.count(); ++i) {
+                if (seq_gt(m_sacked[i].left, *hole) && seq_lt(m_sacked[i].left, end)) end = m_sacked[i].left;
+            }
+            std::uint32_t data_stop = data_end();
+            if (seq_gt(end, data_stop)) end = data_stop;
+            bool fin = m_fin_sent && end == data_stop;
+            std::uint32_t length = end - *hole;
+            if (length == 0 && !fin) break;
+            if (!send_segment(*hole, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true)) break;
+            fin = fin && *hole + length == data_stop;
+            m_high_rxt = *hole + length + (fin ? 1 : 0);
+            sent = true;
+            continue;
+        }
+        // (2) new data, if the receiver's window allows.
+        if (!send_new_data(now, true)) break;
+        sent = true;
+    }
+    return sent;
+}
+
+bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
+    bool sent = false;
+    for (;;) {
+        if (m_sack_ok) {
+            if (const SackBlock* r = m_sacked.find(m_snd_nxt)) {
+                m_snd_nxt = r->right;  // after a timeout: skip what the peer holds
+                continue;
+            }
+        }
+        std::uint32_t window = min32(one_segment ? 0xFFFF'FFFF : effective_cwnd(), m_snd_wnd);
+        std::uint32_t in_flight = m_snd_nxt - m_snd_una;
+        std::uint32_t usable = window > in_flight ? window - in_flight : 0;
+        std::uint32_t end = data_end();
+        std::uint32_t available = seq_lt(m_snd_nxt, end) ? end - m_snd_nxt : 0;
+        std::uint32_t length = min32(min32(available, usable), m_mss);
+        if (m_sack_ok) {
+            for (std::size_t i = 0; i < m_sacked.count(); ++i) {
+                if (seq_gt(m_sacked[i].left, m_snd_nxt)) {
+                    length = min32(length, m_sacked[i].left - m_snd_nxt);
+                    break;
+                }
+            }
+        }
+        bool fin = m_fin_queued && !m_fin_acked && m_snd_nxt + length == end && length == available &&
+                   (m_state == TcpState::FinWait1 || m_state == TcpState::LastAck || m_state == TcpState::Closing);
+        if (length == 0 && !fin) break;
+        bool retransmission = seq_lt(m_snd_nxt, m_snd_max);
+        if (!retransmission && length < m_mss && !fin) {
+            bool window_limited = length < available;
+            // Sender SWS avoidance (RFC 1122 §4.2.3.4) and Nagle (RFC 896).
+            if (window_limited && length < m_max_snd_wnd / 2) break;
+            if (!window_limited && !m_config.nodelay && seq_gt(m_snd_max, m_snd_una)) break;
+        }
+        auto flags = static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0) |
+                                               (length > 0 && m_snd_nxt + length == end ? k_psh : 0));
+        if (!send_segment(m_snd_nxt, length, flags, now, retransmission)) break;
+        fin = fin && m_snd_nxt + length == end;
+        if (fin) m_fin_sent = true;
+        m_snd_nxt += length + (fin ? 1 : 0);
+        sent = true;
+        if (fin || one_segment) break;
+    }
+    return sent;
+}
+
+void TcpConnection::output(runtime::Instant now) {
+    if (!synchronized() || m_state == TcpState::TimeWait) {
+        if (m_ack_now && m_state == TcpState::TimeWait) send_ack(now);
+        return;
+    }
+    if (m_in_recovery && m_sack_ok)
+        send_sack_recovery(now);
+    else
+        send_new_data(now);
+    if (m_ack_now) send_ack(now);
+    // Zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1).
+    bool waiting = seq_lt(m_snd_nxt, data_end()) || (m_fin_queued && !m_fin_sent);
+    if (m_snd_wnd == 0 && waiting && m_snd_max == m_snd_una && !m_persist_at) {
+        runtime::Duration interval = m_rtt.rto() * (1 << std::min(m_persist_backoff, 6u));
+        m_persist_at = now + std::min<runtime::Duration>(interval, std::chrono::seconds(60));
+    }
+}
+
+void TcpConnection::retry_output(runtime::Instant now) {
+    output_blocked = false;
+    if (synchronized()) output(now);
+}
+
+// --- timers ---
+
+std::optional<runtime::Instant> TcpConnection::next_deadline() const {
+    std::optional<runtime::Instant> next;
+    for (const auto& t : {m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at}) {
+        if (t && (!next || *t < *next)) next = t;
+    }
+    return next;
+}
+
+void TcpConnection::on_timer(runtime::Instant now) {
+    if (m_state_timer_at && *m_state_timer_at <= now) {
+        // TIME-WAIT's 2 MSL, or FIN-WAIT-2 with nobody left to read.
+        m_state_timer_at.reset();
+        enter_closed(std::nullopt, now);
+        return;
+    }
+    if (m_rto_at && *m_rto_at <= now) {
+        on_rto(now);
+        if (m_state == TcpState::Closed) return;
+    }
+    if (m_persist_at && *m_persist_at <= now) on_persist(now);
+    if (m_delack_at && *m_delack_at <= now) {
+        m_delack_at.reset();
+        send_ack(now);
+    }
+    if (m_keepalive_at && *m_keepalive_at <= now) on_keepalive(now);
+}
+
+void TcpConnection::on_rto(runtime::Instant now) {
+    m_rto_at.reset();
+    ++m_stats.timeouts;
+    if (m_state == TcpState::SynSent || m_state == TcpState::SynReceived) {
+        if (++m_retransmissions > m_config.max_syn_retransmissions) {
+            enter_closed(m_passive ? std::nullopt : std::optional(TcpError::TimedOut), now);
+            return;
+        }
+        m_rtt.back_off();
+        send_syn(now);
+        return;
+    }
+    if (m_snd_una == m_snd_max) return;
+    if (++m_retransmissions > m_config.max_retransmissions) {
+        send_reset(now);
+        enter_closed(TcpError::TimedOut, now);
+        return;
+    }
+    // RFC 6298 §5.5-5.7, RFC 5681 §3.1 (4), RFC 6582 §4, RFC 6675 §5.1.
+    m_cc.on_retransmission_timeout(flight_size(), now);
+    m_rtt.back_off();
+    m_in_recovery = false;
+    m_cwnd_extra = 0;
+    m_dupacks = 0;
+    m_recover = m_snd_max;
+    m_high_rxt = m_snd_una;
+    m_sacked.clear();
+    m_rtt_valid = false;
+    m_snd_nxt = m_snd_una;
+    if (!send_new_data(now)) {
+        // A closed window: resend the first segment anyway, as a probe the peer answers.
+        std::uint32_t end = data_end();
+        std::uint32_t length = seq_lt(m_snd_una, end) ? min32(m_mss, end - m_snd_una) : 0;
+        bool fin = m_fin_sent && m_snd_una + length == end;
+        if (send_segment(m_snd_una, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true))
+            m_snd_nxt = m_snd_una + length + (fin && m_snd_una + length == end ? 1 : 0);
+    }
+    if (!m_rto_at) restart_rto(now);
+}
+
+void TcpConnection::on_persist(runtime::Instant now) {
+    m_persist_at.reset();
+    if (m_persist_backoff >= m_config.max_retransmissions) {
+        enter_closed(TcpError::TimedOut, now);
+        return;
+    }
+    ++m_stats.zero_window_probes;
+    ++m_persist_backoff;
+    send_probe(now);
+    runtime::Duration interval = m_rtt.rto() * (1 << std::min(m_persist_backoff, 6u));
+    m_persist_at = now + std::min<runtime::Duration>(interval, std::chrono::seconds(60));
+}
+
+void TcpConnection::reset_keepalive(runtime::Instant now) {
+    m_keepalive_sent = 0;
+    if (m_config.keepalive_idle && synchronized() && m_state != TcpState::TimeWait)
+        m_keepalive_at = now + *m_config.keepalive_idle;
+}
+
+void TcpConnection::on_keepalive(runtime::Instant now) {
+    m_keepalive_at.reset();
+    if (!m_config.keepalive_idle || (m_state != TcpState::Established && m_state != TcpState::CloseWait)) return;
+    if (m_keepalive_sent >= m_config.keepalive_probes) {
+        send_reset(now);
+        enter_closed(TcpError::TimedOut, now);
+        return;
+    }
+    ++m_keepalive_sent;
+    send_probe(now);
+    m_keepalive_at = now + m_config.keepalive_interval;
+}
+
+void TcpConnection::set_keepalive(std::optional<runtime::Duration> idle, runtime::Instant now) {
+    m_config.keepalive_idle = idle;
+    if (idle)
+        reset_keepalive(now);
+    else
+        m_keepalive_at.reset();
+}
+
+// --- the application side ---
+
+void TcpConnection::notify_readable() {
+    wake(reader);
+    if (on_readable) on_readable();
+}
+
+void TcpConnection::notify_writable() {
+    if (writer) fill_from_writer();
+    if (on_writable && writable()) on_writable();
+}
+
+void TcpConnection::fill_from_writer() {
+    if (m_error || m_fin_queued || m_state == TcpState::Closed) {
+        wake(writer);
+        return;
+    }
+    if (!synchronized()) return;
+    std::size_t n = m_send.append(pending_write.subspan(pending_written));
+    pending_written += n;
+    m_stats.bytes_queued += n;
+    if (pending_written == pending_write.size()) wake(writer);
+    // The caller (an ACK arriving, the handshake finishing) sends what was queued.
+}
+
+bool TcpConnection::readable() const {
+    return m_recv.size() > 0 || m_peer_fin_accepted || m_error || m_state == TcpState::Closed;
+}
+
+kernel::Result<std::size_t, TcpError> TcpConnection::read(std::span<std::byte> out, runtime::Instant now) {
+    if (m_recv.size() > 0) {
+        std::size_t n = std::min(out.size(), m_recv.size());
+        m_recv.copy_out(0, out.first(n));
+        m_recv.consume(n);
+        maybe_window_update(now);
+        return n;
+    }
+    if (m_peer_fin_accepted) return std::size_t{0};
+    if (m_error) return kernel::err(*m_error);
+    if (m_state == TcpState::Closed) return kernel::err(TcpError::Closed);
+    return std::size_t{0};
+}
+
+void TcpConnection::maybe_window_update(runtime::Instant now) {
+    if (m_state != TcpState::Established && m_state != TcpState::FinWait1 && m_state != TcpState::FinWait2) return;
+    std::uint32_t right = m_rcv_nxt + static_cast<std::uint32_t>(m_recv.space());
+    if (!seq_gt(right, m_rcv_adv)) return;
+    std::uint32_t threshold = min32(static_cast<std::uint32_t>(m_recv.capacity() / 2), 2 * m_mss);
+    // RFC 1122 §4.2.3.3: tell the peer once the window has opened usefully.
+    if (right - m_rcv_adv >= threshold) send_ack(now);
+}
+
+bool TcpConnection::writable() const {
+    return m_error || m_fin_queued || m_state == TcpState::Closed ||
+           (synchronized() && m_send.space() > 0 && m_state != TcpState::TimeWait);
+}
+
+kernel::Result<std::size_t, TcpError> TcpConnection::write(std::span<const std::byte> data, runtime::Instant now) {
+    if (m_error) return kernel::err(*m_error);
+    if (m_fin_queued || (m_state != TcpState::Established && m_state != TcpState::CloseWait)) {
+        return kernel::err(m_state == TcpState::SynSent || m_state == TcpState::SynReceived ? TcpError::NotConnected
+                                                                                            : TcpError::Closed);
+    }
+    std::size_t n = m_send.append(data);
+    m_stats.bytes_queued += n;
+    if (n > 0) output(now);
+    return n;
+}
+
+void TcpConnection::shutdown(runtime::Instant now) {
+    if (m_fin_queued || m_state == TcpState::Closed) return;
+    m_fin_queued = true;
+    switch (m_state) {
+        case TcpState::SynSent: enter_closed(TcpError::Closed, now); return;
+        case TcpState::SynReceived:
+        case TcpState::Established: set_state(TcpState::FinWait1, now); break;
+        case TcpState::CloseWait: set_state(TcpState::LastAck, now); break;
+        default: return;
+    }
+    if (synchronized()) output(now);
+}
+
+void TcpConnection::detach(runtime::Instant now) {
+    m_attached = false;
+    m_app_closed = true;
+    reader = nullptr;
+    writer = nullptr;
+    connector = nullptr;
+    on_readable = nullptr;
+    on_writable = nullptr;
+    if (m_state == TcpState::Closed) return;
+    if (m_recv.size() > 0 && synchronized()) {
+        // Closing with unread data: RFC 1122 §4.2.2.13, reset.
+        abort(now);
+        return;
+    }
+    shutdown(now);
+    if (m_state == TcpState::FinWait2) m_state_timer_at = now + m_config.fin_wait_2_timeout;
+}
+
+void TcpConnection::abort(runtime::Instant now) {
+    if (m_state == TcpState::Closed) return;
+    if (m_state != TcpState::SynSent && m_state != TcpState::TimeWait) send_reset(now);
+    m_send.consume(m_send.size());
+    enter_closed(TcpError::Closed, now);
+}
+
+}  // namespace net
