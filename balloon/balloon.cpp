@@ -325,9 +325,9 @@ void Balloon::send_stats() {
 
 void Balloon::report_free(std::uint64_t now_ns) {
     if (m_queues.reporting.queue == nullptr || m_report_in_flight || now_ns < m_next_report_ns) return;
+    m_next_report_ns = now_ns + m_options.report_interval_ns;
     // Nothing allocated since the last report: the free frames are the ones reported then.
     if (m_allocations_at_report == m_frames->allocation_count()) return;
-    m_next_report_ns = now_ns + m_options.report_interval_ns;
     // While reported, the frames are the device's: take at most half of what lies above
     // the floor, so that allocations meanwhile still find memory.
     std::size_t free = m_frames->free_frames();

@@ -344,10 +344,13 @@ TEST_CASE("balloon: free page reporting takes free runs above the floor and give
     CHECK(rig.frames.free_frames() == free_before);
     for (const auto& s : chain->segments) CHECK(rig.frames.is_free(s.address));
 
-    // Nothing new was allocated: no report, even after the interval.
+    // Nothing new was allocated: no report, even after the interval; and the balloon asks
+    // to be called again later, not at once (a deadline in the past would spin the loop).
     rig.now += 2 * k_second;
-    rig.balloon->poll(rig.now);
+    auto next = rig.balloon->poll(rig.now);
     CHECK_FALSE(rig.reporting_device.pop());
+    REQUIRE(next);
+    CHECK(*next > rig.now);
     // After an allocation, the next interval brings another report.
     REQUIRE(rig.frames.allocate());
     rig.now += 2 * k_second;
