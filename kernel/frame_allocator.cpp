@@ -90,7 +90,57 @@ void FrameAllocator::init(std::span<const PhysicalRange> usable, std::span<const
     m_hint = 0;
 }
 
-Result<std::uint64_t, MemoryError> FrameAllocator::allocate() {
+bool FrameAllocator::relieve(std::size_t frames) {
+    if (m_pressure == nullptr || m_relieving) return false;
+    m_relieving = true;
+    ++m_pressure_calls;
+    std::size_t freed = m_pressure(m_pressure_context, frames);
+    m_relieving = false;
+    m_pressure_frames += freed;
+    return freed > 0;
+}
+
+void FrameAllocator::set_pressure_handler(PressureHandler handler, void* context) {
+    m_pressure = handler;
+    m_pressure_context = context;
+}
+
+Result<std::uint64_t, MemoryError> FrameAllocator::allocate(Relief relief) {
+    auto frame = allocate_once();
+    // Each round the handler freed something; it runs dry after a bounded number of them.
+    while (!frame && relief == Relief::Allowed && relieve(1)) frame = allocate_once();
+    if (frame) ++m_allocations;
+    return frame;
+}
+
+Result<std::uint64_t, MemoryError> FrameAllocator::allocate_contiguous(std::size_t count, std::size_t align_frames,
+                                                                       Relief relief) {
+    if (count == 0 || align_frames == 0 || !std::has_single_bit(align_frames)) return err(MemoryError::BadRequest);
+    auto first = allocate_contiguous_once(count, align_frames);
+    // The frames given back need not be contiguous: ask again while the handler has more.
+    while (!first && relief == Relief::Allowed && count <= m_managed && relieve(count))
+        first = allocate_contiguous_once(count, align_frames);
+    if (first) ++m_allocations;
+    return first;
+}
+
+Result<void, MemoryError> FrameAllocator::lend(std::uint64_t address) {
+    if (address % k_frame != 0) return err(MemoryError::Misaligned);
+    std::size_t frame = address / k_frame;
+    if (frame >= m_frames) return err(MemoryError::OutOfRange);
+    if (!used(frame)) return err(MemoryError::NotAllocated);
+    ++m_lent;
+    return {};
+}
+
+Result<void, MemoryError> FrameAllocator::take_back(std::uint64_t address) {
+    if (m_lent == 0) return err(MemoryError::NotAllocated);
+    TRY(free(address));
+    --m_lent;
+    return {};
+}
+
+Result<std::uint64_t, MemoryError> FrameAllocator::allocate_once() {
     for (std::size_t word = m_hint; word < m_bitmap.size(); ++word) {
         if (m_bitmap[word] == ~std::uint64_t{0}) continue;
         auto bit = static_cast<std::size_t>(std::countr_one(m_bitmap[word]));
@@ -104,9 +154,9 @@ Result<std::uint64_t, MemoryError> FrameAllocator::allocate() {
     return err(MemoryError::OutOfMemory);
 }
 
-Result<std::uint64_t, MemoryError> FrameAllocator::allocate_contiguous(std::size_t count, std::size_t align_frames) {
-    if (count == 0 || align_frames == 0 || !std::has_single_bit(align_frames)) return err(MemoryError::BadRequest);
-    if (count == 1 && align_frames == 1) return allocate();
+Result<std::uint64_t, MemoryError> FrameAllocator::allocate_contiguous_once(std::size_t count,
+                                                                            std::size_t align_frames) {
+    if (count == 1 && align_frames == 1) return allocate_once();
     if (count > m_free) return err(MemoryError::OutOfMemory);
     std::size_t frame = (m_hint * 64 + align_frames - 1) & ~(align_frames - 1);
     while (frame + count <= m_frames) {

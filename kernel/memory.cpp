@@ -48,7 +48,9 @@ class FrameChunkSource final : public Heap::ChunkSource {
 public:
     std::span<std::byte> grow(std::size_t min_bytes) override {
         std::size_t bytes = round_up(std::max(min_bytes, k_heap_chunk));
-        auto frames = g_frames.allocate_contiguous(bytes / k_page);
+        // The generous chunk only from memory that is free already; what the heap needs
+        // may ask the balloon for memory back (deflate on OOM, balloon/).
+        auto frames = g_frames.allocate_contiguous(bytes / k_page, 1, FrameAllocator::Relief::None);
         if (!frames) {
             bytes = round_up(min_bytes);
             frames = g_frames.allocate_contiguous(bytes / k_page);

@@ -8,6 +8,7 @@
 #include "kernel/cpu.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/timer.hpp"
+#include "runtime/balloon_service.hpp"
 #include "runtime/runtime.hpp"
 
 namespace runtime {
@@ -60,6 +61,7 @@ int run(Task<int> main) {
     int result;
     {
         EventLoop loop(platform);
+        start_balloon_service();
         kernel::cpu::enable_interrupts();
         result = loop.run(std::move(main));
         kernel::cpu::disable_interrupts();

@@ -58,8 +58,10 @@ def verify(image, path):
     for i in range(count):
         addr, name_off, _ = struct.unpack_from("<QII", data, 16 + 16 * i)
         end = data.index(b"\0", strings_offset + name_off)
-        table[data[strings_offset + name_off:end].decode()] = addr
-    moved = [(n, a, table[n]) for a, _, n in functions(image) if n in table and table[n] != a]
+        # Names are cut at MAX_NAME, so two template instances can share one: keep every
+        # address a name has.
+        table.setdefault(data[strings_offset + name_off:end].decode(), set()).add(addr)
+    moved = [(n, a, min(table[n])) for a, _, n in functions(image) if n in table and a not in table[n]]
     if moved or len(table) == 0:
         for name, now, then in moved[:10]:
             print(f"ksyms: {name} moved from {then:#x} to {now:#x} between links", file=sys.stderr)

@@ -5,8 +5,9 @@
 //   virtio-net      an ARP request for the user-mode network's gateway (10.0.2.2) goes out
 //                   through the network device the driver registered; the reply must come
 //                   back, with a receive interrupt
-//   virtio-balloon  one page is inflated, then deflated again, on the probe-only driver's
-//                   queues (a real balloon driver owns them: then nothing is done)
+//   virtio-balloon  one page is inflated, then deflated again: through the balloon
+//                   driver (balloon/) above the device's target, or on the probe-only
+//                   driver's queues when that is the one bound
 
 #include "virtio/virtio.hpp"
 

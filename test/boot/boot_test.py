@@ -311,7 +311,7 @@ def devices_case(env, machine, legacy=False, net_bus="", balloon_bus="", options
                f"{name}'s status is not DRIVER_OK in main", out)
     expect(re.search(r"devices: virtio-net [0-9a-f:.]+: ARP reply from 10\.0\.2\.2 .* \d+ interrupts \(MSI-X\)", out),
            "no ARP reply through virtio-net, or not by MSI-X", out)
-    expect(re.search(r"devices: virtio-balloon [0-9a-f:.]+: page 0x[0-9a-f]+ inflated and deflated, \d+ interrupts", out),
+    expect(re.search(r"devices: virtio-balloon [0-9a-f:.]+: (page 0x[0-9a-f]+|1 page) inflated and deflated, \d+ interrupts", out),
            "the balloon did not inflate and deflate a page with interrupts", out)
     expect("devices: 2 of 2 virtio devices at DRIVER_OK" in out, "not every virtio device reached DRIVER_OK", out)
     return out
@@ -555,6 +555,207 @@ def tcp_echo_user(env):
     finally:
         if qemu.poll() is None:
             qemu.kill()
+
+
+
+# The virtio-balloon driver against QEMU's own balloon, driven through QMP
+# (examples/balloon_check): shrink the guest, grow it back, read the guest's statistics,
+# then shrink it hard and let the guest allocate more than it has, so the balloon must
+# deflate on OOM.
+class Qmp:
+    def __init__(self, path, timeout=30):
+        import json
+        import socket
+        import time
+        self.json = json
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise Failure(f"no QMP socket at {path}")
+                time.sleep(0.1)
+        self.sock.settimeout(timeout)
+        self.file = self.sock.makefile("rw")
+        greeting = self.read()
+        expect("QMP" in greeting, f"not a QMP greeting: {greeting}")
+        self.command("qmp_capabilities")
+
+    def read(self):
+        line = self.file.readline()
+        if not line:
+            raise Failure("QMP connection closed")
+        return self.json.loads(line)
+
+    def command(self, name, **arguments):
+        message = {"execute": name}
+        if arguments:
+            message["arguments"] = arguments
+        self.file.write(self.json.dumps(message) + "\n")
+        self.file.flush()
+        while True:
+            reply = self.read()
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise Failure(f"QMP {name}: {reply['error']}")
+            # an asynchronous event (BALLOON_CHANGE, ...): skip
+
+    def close(self):
+        self.sock.close()
+
+
+class GuestOutput:
+    """Collects a running guest's output lines in a thread; waits for patterns."""
+
+    def __init__(self, process):
+        import threading
+        self.process = process
+        self.lines = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)
+            self.cond.notify_all()
+
+    def text(self):
+        with self.cond:
+            return "\n".join(l for l in self.lines if l is not None)
+
+    def wait_for(self, pattern, timeout, start=0):
+        """The first match of pattern in a line at index >= start; returns (match, index)."""
+        import time
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            index = start
+            while True:
+                while index < len(self.lines):
+                    line = self.lines[index]
+                    if line is None:
+                        raise Failure(f"the guest stopped before /{pattern}/", self.text())
+                    m = re.search(pattern, line)
+                    if m:
+                        return m, index
+                    index += 1
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Failure(f"no /{pattern}/ within {timeout} s", "\n".join(l for l in self.lines if l))
+                self.cond.wait(left)
+
+
+def balloon_qmp_case(env, *options):
+    import time
+    mib = 1 << 20
+    ram = 128 * mib
+    with tempfile.TemporaryDirectory() as tmp:
+        qmp_path = os.path.join(tmp, "qmp.sock")
+        qemu = subprocess.Popen(
+            [os.path.join(env.source, "tools", "run"), env.image("balloon_check"), "--memory", "128M",
+             "--append", "oom_after_mib=64 balloon_report_s=1 timeout_s=200", "--timeout", "230", *options, "--",
+             "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on",
+             "-qmp", f"unix:{qmp_path},server=on,wait=off"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace")
+        output = GuestOutput(qemu)
+        qmp = None
+        try:
+            _, at = output.wait_for(r"balloon_check: ready", 60)
+            expect(re.search(r"virtio-balloon [0-9a-f:.]+: (modern|legacy), .*statistics, deflate-on-oom, "
+                             r"free page reporting", output.text()),
+                   "the balloon driver did not take statistics, deflate-on-oom and reporting", output.text())
+            qmp = Qmp(qmp_path)
+
+            def balloon_to(size, settle_pattern, timeout=120):
+                qmp.command("balloon", value=size)
+                deadline = time.monotonic() + timeout
+                while True:
+                    actual = qmp.command("query-balloon")["actual"]
+                    if actual == size:
+                        break
+                    if time.monotonic() > deadline:
+                        raise Failure(f"query-balloon shows {actual}, not {size}", output.text())
+                    time.sleep(0.2)
+                return actual
+
+            # Shrink to 96 MiB: 8192 pages in the balloon; the guest keeps working.
+            balloon_to(96 * mib, None)
+            _, at = output.wait_for(r"balloon_check: settled: target 8192 pages, balloon 8192 pages", 60, at)
+            _, at = output.wait_for(r"balloon_check: exercise \d+ MiB: 0 wrong lines, 0 failed allocations", 60, at)
+
+            # The guest's statistics, through QOM.
+            qmp.command("qom-set", path="/machine/peripheral/balloon0", property="guest-stats-polling-interval",
+                        value=1)
+            deadline = time.monotonic() + 30
+            while True:
+                stats = qmp.command("qom-get", path="/machine/peripheral/balloon0", property="guest-stats")
+                figures = stats.get("stats", {})
+                # The first figures may be from before the balloon moved (the guest sends a
+                # buffer at start): wait for ones the polling brought.
+                if stats.get("last-update", 0) > 0 and 0 < figures.get("stat-total-memory", -1) <= 96 * mib:
+                    break
+                expect(time.monotonic() < deadline, f"no guest statistics: {stats}", output.text())
+                time.sleep(0.5)
+            total = figures["stat-total-memory"]
+            free = figures["stat-free-memory"]
+            available = figures["stat-available-memory"]
+            print(f"guest-stats: total {total >> 20} MiB, free {free >> 20} MiB, available {available >> 20} MiB")
+            expect(total <= 96 * mib and total > 64 * mib, f"stat-total-memory {total} does not show the balloon",
+                   output.text())
+            expect(0 < free <= available <= total, f"free {free} / available {available} / total {total}",
+                   output.text())
+            # QEMU shows a figure the guest never sent as -1 (as an unsigned 64-bit number).
+            expect(figures.get("stat-swap-in", -1) in (-1, (1 << 64) - 1),
+                   f"swap figures reported without swap: {figures}", output.text())
+
+            # Grow back to all of it.
+            balloon_to(ram, None)
+            _, at = output.wait_for(r"balloon_check: settled: target 0 pages, balloon 0 pages", 60, at)
+            _, at = output.wait_for(r"balloon_check: exercise \d+ MiB: 0 wrong lines", 60, at)
+
+            # Shrink hard to 40 MiB (88 MiB in the balloon, or as far as the floor lets it);
+            # the guest then allocates more than it has left.
+            qmp.command("balloon", value=40 * mib)
+            m, at = output.wait_for(r"balloon_check: deflate-on-oom: allocated (\d+) of (\d+) MiB .* the balloon gave "
+                                    r"back (\d+) pages; 0 wrong lines, 0 failed allocations", 150, at)
+            print(m.group(0))
+            expect(int(m.group(3)) > 0, "the balloon gave nothing back", output.text())
+            m, at = output.wait_for(r"balloon_check: summary: balloon (\d+) pages \(target (\d+)\)", 30, at)
+            print(m.group(0))
+            expect(int(m.group(1)) < int(m.group(2)), "the balloon did not shrink below its target", output.text())
+            actual = qmp.command("query-balloon")["actual"]
+            expect(actual > 40 * mib, f"query-balloon shows {actual >> 20} MiB: the host did not hear of the deflation",
+                   output.text())
+            expect(re.search(r"free page reports [1-9]\d* \(\d+ MiB\)", output.text()), "no free page report",
+                   output.text())
+            output.wait_for(r"balloon_check: PASS", 30, at)
+            status = qemu.wait(timeout=60)
+            expect(status == 0, f"exit status {status}", output.text())
+        finally:
+            if qmp is not None:
+                qmp.close()
+            if qemu.poll() is None:
+                qemu.kill()
+                qemu.wait()
+
+
+@case
+def balloon_qmp(env):
+    balloon_qmp_case(env)
+
+
+@case
+def balloon_qmp_tcg(env):
+    balloon_qmp_case(env, "--accel", "tcg")
 
 
 def main():

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <vector>
 
@@ -81,4 +82,93 @@ TEST_CASE("frame allocator: find_space avoids reserved ranges") {
     REQUIRE(spot);
     CHECK(*spot == 4 * k_mib);  // [2 MiB + 4 KiB, 3 MiB) is too small
     CHECK_FALSE(FrameAllocator::find_space(usable, reserved, 8 * k_mib).has_value());
+}
+
+namespace {
+
+// A pressure handler that hands back frames it holds, a few per call.
+struct Lender {
+    FrameAllocator* frames = nullptr;
+    std::vector<std::uint64_t> held;
+    std::size_t per_call = 1;
+    std::size_t calls = 0;
+    static std::size_t relieve(void* context, std::size_t wanted) {
+        auto& self = *static_cast<Lender*>(context);
+        ++self.calls;
+        std::size_t given = 0;
+        while (given < std::max(wanted, self.per_call) && !self.held.empty()) {
+            REQUIRE(self.frames->take_back(self.held.back()));
+            self.held.pop_back();
+            ++given;
+        }
+        return given;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("frame allocator: the pressure handler is asked before an allocation fails") {
+    std::vector<PhysicalRange> usable = {{0x10000, 0x20000}};
+    std::vector<std::uint64_t> bitmap(FrameAllocator::bitmap_words_for(0x20000));
+    FrameAllocator frames;
+    frames.init(usable, {}, bitmap);
+    Lender lender;
+    lender.frames = &frames;
+    // Lend half the frames, keep the rest allocated.
+    for (int i = 0; i < 8; ++i) {
+        auto f = frames.allocate();
+        REQUIRE(f);
+        REQUIRE(frames.lend(*f));
+        lender.held.push_back(*f);
+    }
+    CHECK(frames.lent_frames() == 8);
+    while (frames.allocate(FrameAllocator::Relief::None)) {
+    }
+    CHECK(frames.free_frames() == 0);
+    CHECK(lender.calls == 0);
+
+    frames.set_pressure_handler(&Lender::relieve, &lender);
+    // Without relief nothing changes.
+    CHECK(frames.allocate(FrameAllocator::Relief::None).error() == MemoryError::OutOfMemory);
+    CHECK(lender.calls == 0);
+    auto one = frames.allocate();
+    REQUIRE(one);
+    CHECK(lender.calls == 1);
+    CHECK(frames.lent_frames() == 7);
+    CHECK(frames.pressure_frames() == 1);
+
+    // Contiguous: lent frames come back one per call until two neighbours are free.
+    auto pair = frames.allocate_contiguous(2);
+    REQUIRE(pair);
+    CHECK(frames.is_free(*pair) == false);
+    CHECK(lender.calls >= 2);
+    // Guest-owned memory is always managed minus lent.
+    CHECK(frames.managed_frames() - frames.lent_frames() == 16 - lender.held.size());
+
+    // Once the lender is dry the allocation fails, after asking once more.
+    while (frames.allocate()) {
+    }
+    CHECK(lender.held.empty());
+    std::size_t calls = lender.calls;
+    CHECK(frames.allocate().error() == MemoryError::OutOfMemory);
+    CHECK(lender.calls == calls + 1);
+}
+
+TEST_CASE("frame allocator: lending needs an allocated frame, taking back a lent one") {
+    std::vector<PhysicalRange> usable = {{0x10000, 0x20000}};
+    std::vector<std::uint64_t> bitmap(FrameAllocator::bitmap_words_for(0x20000));
+    FrameAllocator frames;
+    frames.init(usable, {}, bitmap);
+    CHECK(frames.lend(0x10000).error() == MemoryError::NotAllocated);
+    CHECK(frames.lend(0x10001).error() == MemoryError::Misaligned);
+    CHECK(frames.take_back(0x10000).error() == MemoryError::NotAllocated);
+    auto f = frames.allocate();
+    REQUIRE(f);
+    std::uint64_t count = frames.allocation_count();
+    REQUIRE(frames.lend(*f));
+    CHECK(frames.lent_frames() == 1);
+    REQUIRE(frames.take_back(*f));
+    CHECK(frames.lent_frames() == 0);
+    CHECK(frames.is_free(*f));
+    CHECK(frames.allocation_count() == count);
 }

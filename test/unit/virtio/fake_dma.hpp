@@ -65,6 +65,15 @@ public:
         return block.cpu + (address - base);
     }
 
+    // Host memory behind device addresses the test chooses (below k_device_base), e.g. the
+    // made-up physical range of a frame allocator whose frames go to a device.
+    void map_external(std::uint64_t device_address, std::size_t size) {
+        if (device_address + size > k_device_base) throw std::logic_error("FakeDma: external range overlaps");
+        auto* cpu = static_cast<std::byte*>(std::calloc(size, 1));
+        if (cpu == nullptr) throw std::bad_alloc();
+        m_blocks[device_address] = Block{cpu, size};
+    }
+
     // The next `count` allocations succeed, later ones fail.
     void fail_after(std::size_t count) { m_fail_after = count; }
     [[nodiscard]] std::size_t live_regions() const { return m_blocks.size(); }
