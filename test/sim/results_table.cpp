@@ -73,11 +73,12 @@ void ResultsTable::print(std::ostream& out) const {
         const char* title;
         Align align;
     };
-    static constexpr std::array<Column, 14> k_columns{{
+    static constexpr std::array<Column, 16> k_columns{{
         {"scenario", Align::Left},
         {"loss", Align::Right},
         {"reorder", Align::Right},
         {"dup", Align::Right},
+        {"corrupt", Align::Right},
         {"delay", Align::Right},
         {"bandwidth", Align::Right},
         {"bytes", Align::Right},
@@ -86,6 +87,7 @@ void ResultsTable::print(std::ostream& out) const {
         {"lost", Align::Right},
         {"duplicated", Align::Right},
         {"reordered", Align::Right},
+        {"corrupted", Align::Right},
         {"queue drops", Align::Right},
         {"filtered", Align::Right},
     }};
@@ -97,6 +99,7 @@ void ResultsTable::print(std::ostream& out) const {
             format_probability(row.link.loss),
             format_probability(row.link.reorder),
             format_probability(row.link.duplicate),
+            format_probability(row.link.corrupt),
             format_duration(row.link.delay),
             format_bandwidth(row.link.bits_per_second),
             std::to_string(row.bytes),
@@ -105,6 +108,7 @@ void ResultsTable::print(std::ostream& out) const {
             std::to_string(row.counters.lost),
             std::to_string(row.counters.duplicated),
             std::to_string(row.counters.reordered),
+            std::to_string(row.counters.corrupted),
             std::to_string(row.counters.queue_drops),
             std::to_string(row.counters.filtered),
         });

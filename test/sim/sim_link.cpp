@@ -14,6 +14,7 @@ const char* to_string(TraceKind kind) {
         case TraceKind::Filtered: return "filtered";
         case TraceKind::Lost: return "lost";
         case TraceKind::HeldBack: return "held-back";
+        case TraceKind::Corrupted: return "corrupted";
         case TraceKind::Duplicated: return "duplicated";
         case TraceKind::Delivered: return "delivered";
         case TraceKind::RxDropped: return "rx-dropped";
@@ -37,6 +38,7 @@ LinkCounters& LinkCounters::operator+=(const LinkCounters& other) {
     filtered += other.filtered;
     duplicated += other.duplicated;
     reordered += other.reordered;
+    corrupted += other.corrupted;
     delivered += other.delivered;
     delivered_bytes += other.delivered_bytes;
     out_of_order += other.out_of_order;
@@ -186,11 +188,13 @@ void SimLink::send(Direction d, std::span<const std::byte> bytes) {
     ++lane.counters.sent;
     lane.counters.sent_bytes += bytes.size();
 
-    // Three draws for every frame, whatever happens to it, so that turning one effect on
-    // does not change which frames another one picks.
+    // The same draws for every frame, whatever happens to it, so that turning one effect
+    // on does not change which frames another one picks.
     bool lose = lane.random.chance(config.loss);
     bool duplicate = lane.random.chance(config.duplicate);
     bool hold_back = lane.random.chance(config.reorder);
+    bool corrupt = lane.random.chance(config.corrupt);
+    std::uint64_t corrupt_at = lane.random.next();
 
     // The queue holds the frame being sent and those waiting behind it.
     while (!lane.queue.empty() && lane.queue.front() <= t) lane.queue.pop_front();
@@ -221,9 +225,18 @@ void SimLink::send(Direction d, std::span<const std::byte> bytes) {
         trace(TraceKind::HeldBack, d, sequence, bytes);
         arrival += config.reorder_delay;
     }
-    schedule(d, sequence, bytes, arrival);
+    std::vector<std::byte> damaged;
+    constexpr std::size_t k_ethernet_header = 14;
+    if (corrupt && bytes.size() > k_ethernet_header) {
+        damaged.assign(bytes.begin(), bytes.end());
+        std::uint64_t bit = corrupt_at % ((bytes.size() - k_ethernet_header) * 8);
+        damaged[k_ethernet_header + bit / 8] ^= std::byte{static_cast<std::uint8_t>(1U << (bit % 8))};
+        ++lane.counters.corrupted;
+        trace(TraceKind::Corrupted, d, sequence, damaged);
+    }
+    schedule(d, sequence, damaged.empty() ? bytes : std::span<const std::byte>(damaged), arrival);
     if (duplicate) {
-        // The copy arrives right behind the original.
+        // The copy arrives right behind the original, undamaged.
         ++lane.counters.duplicated;
         trace(TraceKind::Duplicated, d, sequence, bytes);
         schedule(d, sequence, bytes, arrival);

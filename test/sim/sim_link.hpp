@@ -49,6 +49,9 @@ struct DirectionConfig {
     Probability duplicate;              // a frame arrives twice
     Probability reorder;                // a frame is held back reorder_delay longer, so that
     runtime::Duration reorder_delay = std::chrono::milliseconds(1);  // later frames overtake it
+    // One bit flipped past the Ethernet header: damage the FCS does not catch (a faulty
+    // middlebox), left for the IP, UDP and TCP checksums to find.
+    Probability corrupt;
 
     // How long a frame of `bytes` occupies the wire: rounded up to a whole nanosecond.
     [[nodiscard]] runtime::Duration serialization_time(std::size_t bytes) const;
@@ -70,6 +73,7 @@ struct LinkCounters {
     std::uint64_t filtered = 0;     // dropped by the drop predicate
     std::uint64_t duplicated = 0;   // extra copies made (each is delivered too)
     std::uint64_t reordered = 0;    // frames held back by reorder_delay
+    std::uint64_t corrupted = 0;    // frames with a bit flipped (delivered all the same)
     std::uint64_t delivered = 0;    // frames handed to the receiving device, copies included
     std::uint64_t delivered_bytes = 0;
     std::uint64_t out_of_order = 0;  // delivered after a frame that was sent later
@@ -93,8 +97,19 @@ struct FrameView {
 };
 
 // What happened to a frame. Sent means it got into the queue; HeldBack that it will
-// arrive reorder_delay late; every copy of a frame has its own Delivered or RxDropped.
-enum class TraceKind : std::uint8_t { Sent, QueueDrop, Filtered, Lost, HeldBack, Duplicated, Delivered, RxDropped };
+// arrive reorder_delay late; Corrupted comes with the damaged bytes; every copy of a frame has its own Delivered or
+// RxDropped.
+enum class TraceKind : std::uint8_t {
+    Sent,
+    QueueDrop,
+    Filtered,
+    Lost,
+    HeldBack,
+    Corrupted,
+    Duplicated,
+    Delivered,
+    RxDropped,
+};
 const char* to_string(TraceKind kind);
 
 struct TraceEvent {

@@ -12,6 +12,7 @@
 #include "net/wire/ethernet.hpp"
 #include "net/wire/icmp.hpp"
 #include "net/wire/ipv4.hpp"
+#include "net/wire/parse_error.hpp"
 #include "runtime/event_loop.hpp"
 #include "runtime/signal.hpp"
 #include "test/sim/sim_network.hpp"
@@ -206,6 +207,7 @@ TEST_CASE("sim UDP: with 10% loss about a tenth of the datagrams are lost, each 
     CHECK(outcome.all_intact());
     CHECK(net.link().counters(Direction::BToA).lost == 0);
     CHECK(net.link().total().balanced());
+    CHECK(net.link().b().pool().stats().free == net.link().b().pool().stats().buffers);
     sim::ResultsTable::global().add(
         net.row("UDP paced, 10% loss", payload_bytes(outcome, burst), outcome.completion()));
 }
@@ -277,6 +279,29 @@ TEST_CASE("sim UDP: a datagram held back is overtaken by later ones; all arrive"
         net.row("UDP paced, 10% reorder", payload_bytes(outcome, burst), outcome.completion()));
 }
 
+TEST_CASE("sim UDP: a corrupted datagram is dropped by a checksum and counted, never delivered", "[sim]") {
+    SimNetwork net(10, sim::LinkConfig::symmetric(
+                           {.delay = 1ms, .bits_per_second = 10'000'000, .corrupt = Probability::percent(10)}));
+    const Burst burst{2000, 100, 200us};
+    BurstOutcome outcome = run_burst(net, burst);
+    REQUIRE(outcome.result.finished);
+    const sim::LinkCounters& c = net.link().counters(Direction::AToB);
+    CHECK(c.corrupted >= 140);
+    CHECK(c.corrupted <= 260);
+    CHECK(c.delivered == c.sent);  // corrupted frames are delivered: the stack must notice
+    CHECK(outcome.all_intact());
+    // A flipped bit in the IPv4 header fails its checksum or its length checks, one in the
+    // UDP header or payload fails the UDP checksum: all counted as malformed.
+    CHECK(outcome.arrivals.size() + net.b().stats().malformed_total() == 2000);
+    CHECK(net.b().stats().malformed_total() == c.corrupted);
+    CHECK(net.b().stats().rx_malformed[static_cast<std::size_t>(net::ParseError::BadChecksum)] > 0);
+    // Every buffer is back in its pool: nothing leaked on the way to a drop.
+    CHECK(net.link().a().pool().stats().free == net.link().a().pool().stats().buffers);
+    CHECK(net.link().b().pool().stats().free == net.link().b().pool().stats().buffers);
+    sim::ResultsTable::global().add(
+        net.row("UDP paced, 10% corrupt", payload_bytes(outcome, burst), outcome.completion()));
+}
+
 TEST_CASE("sim UDP: a full queue tail-drops; what got in arrives on time", "[sim]") {
     sim::DirectionConfig narrow{.delay = 1ms, .bits_per_second = 1'000'000, .queue_limit = 8};
     SimNetwork net(5, sim::LinkConfig::symmetric(narrow));
@@ -321,7 +346,8 @@ Recorded record_run(std::uint64_t seed) {
                                .queue_limit = 20,
                                .loss = Probability::percent(5),
                                .duplicate = Probability::percent(5),
-                               .reorder = Probability::percent(5)};
+                               .reorder = Probability::percent(5),
+                               .corrupt = Probability::percent(5)};
     SimNetwork net(seed, sim::LinkConfig::symmetric(rough));
     net.link().on_trace([&recorded](const sim::TraceEvent& e) {
         recorded.trace.emplace_back(e.kind, e.frame.direction, e.frame.sequence, runtime::to_ns(e.frame.time),
@@ -337,6 +363,7 @@ Recorded record_run(std::uint64_t seed) {
     CHECK(recorded.counters.lost > 0);
     CHECK(recorded.counters.duplicated > 0);
     CHECK(recorded.counters.reordered > 0);
+    CHECK(recorded.counters.corrupted > 0);
     return recorded;
 }
 
