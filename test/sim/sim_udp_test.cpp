@@ -468,3 +468,33 @@ TEST_CASE("sim ping: the first echo waits for ARP, the next ones take twice the 
     CHECK(net.b().stats().icmp_echo_replies == 3);
     CHECK(net.a().arp_stats().requests_sent == 1);
 }
+
+namespace {
+
+// A client that waits for a datagram nobody sends.
+runtime::Task<int> wait_forever(net::Interface& interface) {
+    net::UdpSocket socket(interface);
+    if (!socket.bind(9)) co_return -1;
+    net::Datagram never = co_await socket.receive();
+    co_return static_cast<int>(never.payload().size());
+}
+
+}  // namespace
+
+TEST_CASE("sim harness: a run that does not finish stops at its virtual-time limit; the next run works", "[sim]") {
+    SimNetwork net(11, sim::LinkConfig::symmetric({.delay = 1ms}));
+    runtime::Instant start = net.now();
+    sim::RunResult stuck = net.run(wait_forever(net.a()), udp_echo(net.b(), 1), 3s);
+    CHECK_FALSE(stuck.finished);
+    CHECK_FALSE(stuck.client.has_value());
+    CHECK_FALSE(stuck.server.has_value());
+    CHECK(stuck.elapsed == 3s);
+    CHECK(net.now() - start == 3s);
+    // The stuck tasks are still there (and still hold ports 9 and 7); others run alongside.
+    std::vector<runtime::Duration> round_trips;
+    sim::RunResult after = net.run(udp_round_trips(net.a(), SimNetwork::k_address_b, 1, 10, round_trips), 1s);
+    CHECK(after.finished);
+    CHECK(after.client == 1);  // the stuck echo server answered it
+    REQUIRE(round_trips.size() == 1);
+    CHECK(round_trips[0] == 4ms);  // no bandwidth limit: an ARP round trip, then the echo's
+}
