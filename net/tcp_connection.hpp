@@ -192,7 +192,9 @@ private:
         return send_segment(seq, length, flags, now, retransmission);
     }
     void send_syn(runtime::Instant now);
-    void send_ack(runtime::Instant now) { send_segment(m_snd_nxt, 0, tcp_flags::k_ack, now); }
+    // With SND.MAX, not SND.NXT: after a timeout pulled SND.NXT back, an ACK numbered below
+    // what the peer already holds would look old to it and be dropped with its news.
+    void send_ack(runtime::Instant now) { send_segment(m_snd_max, 0, tcp_flags::k_ack, now); }
     void send_probe(runtime::Instant now);  // snd_una - 1, no data: answered by an ACK
     void send_challenge_ack(runtime::Instant now);
     void send_reset(runtime::Instant now);

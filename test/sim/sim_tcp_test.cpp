@@ -1,0 +1,181 @@
+// TCP over the simulated link: an echo of a pattern through seeded loss (up to 10%),
+// reordering, duplication, corruption, delay and a bandwidth limit, with CUBIC and
+// NewReno, with SACK and without. Every byte must come back in order; each scenario adds
+// a row to the results table (completion time on the virtual clock).
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "net/tcp.hpp"
+#include "runtime/event_loop.hpp"
+#include "test/sim/sim_network.hpp"
+
+using namespace std::chrono_literals;
+using sim::Probability;
+using sim::SimNetwork;
+
+namespace {
+
+constexpr std::uint16_t k_port = 7;
+
+std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
+    std::vector<std::byte> v(n);
+    std::uint32_t x = seed * 2654435761u + 7;
+    for (auto& b : v) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b = static_cast<std::byte>(x);
+    }
+    return v;
+}
+
+// Server: accepts one connection and echoes it until the client closes; returns 0.
+runtime::Task<int> echo_server(net::TcpLayer& tcp) {
+    net::TcpListener listener(tcp);
+    if (!listener.listen(k_port)) co_return -1;
+    auto stream = co_await listener.accept();
+    if (!stream) co_return -2;
+    std::vector<std::byte> buffer(8192);
+    for (;;) {
+        auto n = co_await stream->read(buffer);
+        if (!n) co_return -3;
+        if (*n == 0) break;
+        if (!co_await stream->write(std::span(buffer).first(*n))) co_return -4;
+    }
+    stream->close();
+    co_return 0;
+}
+
+struct Transfer {
+    std::vector<std::byte> data;
+    std::vector<std::byte> received;
+    std::optional<net::TcpError> error;
+    bool eof = false;
+};
+
+runtime::Task<void> send_all(net::TcpStream& stream, Transfer& t) {
+    std::size_t sent = 0;
+    while (sent < t.data.size()) {
+        std::size_t chunk = std::min<std::size_t>(16384, t.data.size() - sent);
+        auto w = co_await stream.write(std::span(t.data).subspan(sent, chunk));
+        if (!w) {
+            t.error = w.error();
+            co_return;
+        }
+        sent += *w;
+    }
+    stream.shutdown();
+}
+
+// Client: connects, sends the data while reading the echo, until the server closes.
+runtime::Task<int> echo_client(net::TcpLayer& tcp, Transfer& t) {
+    auto connected = co_await tcp.connect(SimNetwork::k_address_b, k_port);
+    if (!connected) {
+        t.error = connected.error();
+        co_return -1;
+    }
+    net::TcpStream stream = std::move(*connected);
+    auto writer = runtime::spawn(send_all(stream, t));
+    std::vector<std::byte> buffer(8192);
+    for (;;) {
+        auto n = co_await stream.read(buffer);
+        if (!n) {
+            t.error = n.error();
+            break;
+        }
+        if (*n == 0) {
+            t.eof = true;
+            break;
+        }
+        t.received.insert(t.received.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    co_await writer;
+    stream.close();
+    co_return t.error ? -2 : 0;
+}
+
+struct Scenario {
+    std::string name;
+    sim::DirectionConfig link;
+    std::size_t bytes;
+};
+
+void run_scenario(const Scenario& s, net::CongestionAlgorithm cc, bool sack, std::uint64_t seed) {
+    SimNetwork net(seed, sim::LinkConfig::symmetric(s.link));
+    for (net::Stack* stack : {&net.stack_a(), &net.stack_b()}) {
+        stack->tcp().config().congestion = cc;
+        stack->tcp().config().sack = sack;
+    }
+    Transfer t{pattern(s.bytes, static_cast<std::uint32_t>(seed)), {}, {}, false};
+    sim::RunResult r = net.run(echo_client(net.stack_a().tcp(), t), echo_server(net.stack_b().tcp()), 600s);
+    std::string label =
+        s.name + (cc == net::CongestionAlgorithm::Cubic ? ", cubic" : ", newreno") + (sack ? ", sack" : ", no sack");
+    INFO(label << " seed " << seed << " error " << (t.error ? net::to_string(*t.error) : "none"));
+    CHECK(r.finished);
+    CHECK(r.client == 0);
+    CHECK(r.server == 0);
+    CHECK(t.eof);
+    REQUIRE(t.received.size() == t.data.size());
+    CHECK(t.received == t.data);
+    sim::ResultsTable::global().add(net.row(label, 2 * s.bytes, r.client_time));
+}
+
+}  // namespace
+
+TEST_CASE("sim tcp: echo through loss, reordering, duplication and corruption", "[sim][tcp]") {
+    using sim::DirectionConfig;
+    const std::vector<Scenario> scenarios = {
+        {"clean 100M 1ms", {.delay = 1ms, .bits_per_second = 100'000'000}, 1 << 20},
+        {"clean 10M 20ms", {.delay = 20ms, .bits_per_second = 10'000'000}, 1 << 20},
+        {"1% loss", {.delay = 5ms, .bits_per_second = 50'000'000, .loss = Probability::percent(1)}, 1 << 20},
+        {"5% loss", {.delay = 5ms, .bits_per_second = 50'000'000, .loss = Probability::percent(5)}, 512 << 10},
+        {"10% loss", {.delay = 5ms, .bits_per_second = 50'000'000, .loss = Probability::percent(10)}, 256 << 10},
+        {"reorder 5%",
+         {.delay = 5ms, .bits_per_second = 50'000'000, .reorder = Probability::percent(5), .reorder_delay = 3ms},
+         1 << 20},
+        {"duplicate 5%", {.delay = 5ms, .bits_per_second = 50'000'000, .duplicate = Probability::percent(5)}, 1 << 20},
+        {"corrupt 2%", {.delay = 5ms, .bits_per_second = 50'000'000, .corrupt = Probability::percent(2)}, 512 << 10},
+        {"small queue 8", {.delay = 10ms, .bits_per_second = 20'000'000, .queue_limit = 8}, 512 << 10},
+        {"everything",
+         {.delay = 10ms,
+          .bits_per_second = 20'000'000,
+          .loss = Probability::percent(3),
+          .duplicate = Probability::percent(2),
+          .reorder = Probability::percent(3),
+          .reorder_delay = 5ms,
+          .corrupt = Probability::percent(1)},
+         256 << 10},
+    };
+    std::uint64_t seed = 100;
+    for (const Scenario& s : scenarios) {
+        for (auto cc : {net::CongestionAlgorithm::Cubic, net::CongestionAlgorithm::NewReno}) {
+            for (bool sack : {true, false}) run_scenario(s, cc, sack, ++seed);
+        }
+    }
+}
+
+TEST_CASE("sim tcp: many seeds at 10% loss", "[sim][tcp]") {
+    sim::DirectionConfig link{.delay = 2ms, .bits_per_second = 100'000'000, .loss = Probability::percent(10)};
+    for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+        run_scenario({"10% loss, seed " + std::to_string(seed), link, 64 << 10},
+                     seed % 2 == 0 ? net::CongestionAlgorithm::Cubic : net::CongestionAlgorithm::NewReno, seed % 3 != 0,
+                     1000 + seed);
+    }
+}
+
+TEST_CASE("sim tcp: many seeds with every impairment at once", "[sim][tcp]") {
+    sim::DirectionConfig link{.delay = 3ms,
+                              .bits_per_second = 30'000'000,
+                              .queue_limit = 40,
+                              .loss = Probability::percent(4),
+                              .duplicate = Probability::percent(3),
+                              .reorder = Probability::percent(5),
+                              .reorder_delay = 4ms,
+                              .corrupt = Probability::percent(1)};
+    for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+        run_scenario({"mixed, seed " + std::to_string(seed), link, 200 << 10},
+                     seed % 2 == 0 ? net::CongestionAlgorithm::Cubic : net::CongestionAlgorithm::NewReno, seed % 4 != 1,
+                     5000 + seed);
+    }
+}
