@@ -158,7 +158,12 @@ void TcpLayer::deadline_changed(runtime::Instant deadline) {
 }
 
 void TcpLayer::after_call(TcpConnection& connection) {
-    flush();
+    // With a poller to wake, the device is told once for everything the applications did
+    // in this turn of the loop (one notification, not one per write).
+    if (m_wake != nullptr)
+        m_wake->notify();
+    else
+        flush();
     if (auto next = connection.next_deadline()) deadline_changed(*next);
 }
 

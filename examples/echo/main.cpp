@@ -25,8 +25,9 @@ struct Counters {
 };
 
 runtime::Task<void> echo(net::TcpStream stream, Counters& counters) {
-    // One buffer per connection, in the coroutine frame.
-    std::array<std::byte, 2048> buffer{};
+    // One buffer per connection, in the coroutine frame: big enough that a read takes
+    // what several segments brought.
+    std::array<std::byte, 16384> buffer{};
     bool failed = false;
     for (;;) {
         auto n = co_await stream.read(buffer);
