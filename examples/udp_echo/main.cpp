@@ -36,6 +36,7 @@ runtime::Task<int> serve() {
     auto gateway = stack.interface().gateway();
     kernel::println("net: {} via {}, gateway {}", address, stack.dhcp() != nullptr ? "DHCP" : "the command line",
                     gateway ? *gateway : net::Ipv4Address::any());
+    if (!stack.large_datagrams()) kernel::println("net: no memory for large datagrams: fragments are dropped");
     if (kernel::command_line().has("exit_when_configured")) {
         stack.stop();
         co_await stack_task;
