@@ -59,6 +59,8 @@ runtime::Task<int> serve() {
     const auto& s = stack.interface().stats();
     kernel::println("udp_echo: echoed {} datagrams; {} frames in, {} malformed, {} ping replies", echoed, s.rx_frames,
                     s.malformed_total(), s.icmp_echo_replies);
+    kernel::println("udp_echo: reassembled {} datagrams, {} sent in fragments",
+                    stack.interface().reassembly_stats().reassembled, s.tx_fragmented);
     stack.stop();
     co_await stack_task;
     co_return 0;
