@@ -28,9 +28,8 @@ struct Target {
     test::FakeDevice device{net::MacAddress{{2, 0, 0, 0, 0, 1}}, 16};
     test::FakeDevice peer{net::MacAddress{{2, 0, 0, 0, 0, 2}}, 16};
     // Small limits so that inputs can reach them.
-    net::Interface interface {
-        device, { .max_datagrams = 3, .max_bytes = 16 * 1024 }
-    };
+    static constexpr net::ReassemblyConfig k_reassembly{.max_datagrams = 3, .max_bytes = std::size_t{16} * 1024};
+    net::Interface interface { device, k_reassembly };
     net::Interface dhcp_interface{peer};
     net::UdpSocket socket{interface};
     net::DhcpClient dhcp{dhcp_interface, 1};
