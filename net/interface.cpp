@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "net/checksum.hpp"
@@ -29,6 +30,9 @@ Interface::LargeBuffers::~LargeBuffers() {
 
 kernel::Result<void, Interface::Error> Interface::enable_large_datagrams(std::size_t buffers) {
     if (m_large.pool != nullptr) return kernel::err(Error::AlreadyEnabled);
+    if (buffers == 0 || buffers > std::numeric_limits<std::size_t>::max() / k_large_buffer_size) {
+        return kernel::err(Error::NoMemory);
+    }
     std::size_t bytes = buffers * k_large_buffer_size;
     auto* memory = new (std::nothrow) std::byte[bytes];
     if (memory == nullptr) return kernel::err(Error::NoMemory);
