@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <new>
 
 #include "net/checksum.hpp"
+#include "net/ipv4_fragmentation.hpp"
 #include "net/tcp.hpp"
 #include "net/udp_socket.hpp"
 #include "net/wire/udp.hpp"
@@ -16,7 +19,53 @@ std::uint64_t InterfaceStats::malformed_total() const {
     return total;
 }
 
-Interface::Interface(NetworkDevice& device) : m_device(device), m_mac(device.mac()) {}
+Interface::Interface(NetworkDevice& device, const ReassemblyConfig& reassembly)
+    : m_device(device), m_mac(device.mac()), m_reassembly(reassembly) {}
+
+Interface::~Interface() = default;
+
+Interface::LargeBuffers::~LargeBuffers() {
+    delete pool;
+    delete[] memory;
+}
+
+kernel::Result<void, Interface::Error> Interface::enable_large_datagrams(std::size_t buffers) {
+    if (m_large.pool != nullptr) return kernel::err(Error::AlreadyEnabled);
+    if (buffers == 0 || buffers > std::numeric_limits<std::size_t>::max() / k_large_buffer_size) {
+        return kernel::err(Error::NoMemory);
+    }
+    std::size_t bytes = buffers * k_large_buffer_size;
+    auto* memory = new (std::nothrow) std::byte[bytes];
+    if (memory == nullptr) return kernel::err(Error::NoMemory);
+    // Device address 0: large buffers never reach a device; fragments are copied out.
+    auto pool = BufferPool::create({memory, bytes}, 0, k_large_buffer_size, k_large_buffer_headroom);
+    if (!pool) {
+        delete[] memory;
+        return kernel::err(Error::NoMemory);
+    }
+    m_large.memory = memory;
+    m_large.pool = pool.value();
+    m_reassembly.set_pool(m_large.pool);
+    return {};
+}
+
+std::optional<runtime::Instant> Interface::poll_at() const {
+    auto arp = m_arp.poll_at();
+    auto reassembly = m_reassembly.poll_at();
+    if (!arp || (reassembly && *reassembly < *arp)) return reassembly;
+    return arp;
+}
+
+PacketBuffer* Interface::allocate_buffer(std::size_t size) {
+    if (size > Ipv4Reassembler::k_max_payload) return nullptr;
+    PacketBuffer* buffer = m_device.allocate_tx_buffer();
+    if (buffer != nullptr && buffer->resize(size)) return buffer;
+    release_buffer(buffer);
+    buffer = m_large.pool != nullptr ? m_large.pool->allocate() : nullptr;
+    if (buffer != nullptr && buffer->resize(size)) return buffer;
+    release_buffer(buffer);
+    return nullptr;
+}
 
 void Interface::configure(Ipv4Cidr address, std::optional<Ipv4Address> gateway, runtime::Instant) {
     m_address = address;
@@ -32,10 +81,23 @@ void Interface::deconfigure() {
 
 bool Interface::is_local(Ipv4Address a) const { return m_address && a == m_address->address; }
 
+bool Interface::is_broadcast(Ipv4Address a) const {
+    return a.is_broadcast() || (m_address && a == m_address->directed_broadcast());
+}
+
 void Interface::poll(runtime::Instant now) {
     while (PacketBuffer* frame = m_device.receive()) receive(frame, now);
     m_arp.retry_due(
         now, [&](Ipv4Address ip) { send_arp(ArpOperation::Request, MacAddress{}, ip, MacAddress::broadcast()); });
+    m_reassembly.expire(now, [&](std::span<const std::byte> header, std::span<const std::byte> payload) {
+        // RFC 1122 §3.3.2, RFC 792: time exceeded, code 1, if fragment zero arrived; never
+        // about a datagram sent to a broadcast address (RFC 1122 §3.2.2).
+        Ipv4Header h;
+        std::memcpy(&h, header.data(), sizeof h);
+        if (!is_local(Ipv4Address{h.destination})) return;
+        send_icmp_error(IcmpType::TimeExceeded, 1, header, payload, now);
+        ++m_stats.icmp_time_exceeded_sent;
+    });
     m_device.flush();
 }
 
@@ -75,7 +137,7 @@ void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payl
     auto ip = Ipv4Packet::parse(payload);
     if (!ip) return count_malformed(ip.error());
     Ipv4Address destination = ip->destination();
-    bool broadcast = destination.is_broadcast() || (m_address && destination == m_address->directed_broadcast());
+    bool broadcast = is_broadcast(destination);
     // Without an address (DHCP in progress) take what reaches our MAC: RFC 2131 §4.1
     // lets a server unicast the offer to the address it is offering.
     if (!is_local(destination) && !broadcast && m_address) {
@@ -83,21 +145,32 @@ void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payl
         return;
     }
     if (ip->is_fragment()) {
-        // FIXME: fragment reassembly (issue 5) is not written yet; fragments are dropped.
-        ++m_stats.rx_fragments_dropped;
-        return;
+        // The fragment's bytes are copied; its frame goes back to the device now.
+        PacketBuffer* datagram = m_reassembly.add(*ip, now);
+        owner = BufferOwner();
+        if (datagram == nullptr) return;
+        BufferOwner whole(datagram);
+        auto reassembled = Ipv4Packet::parse(datagram->bytes());
+        if (!reassembled) return count_malformed(reassembled.error());
+        return deliver_ipv4(whole.release(), *reassembled, now);
     }
-    switch (ip->protocol()) {
+    deliver_ipv4(owner.release(), *ip, now);
+}
+
+void Interface::deliver_ipv4(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now) {
+    BufferOwner owner(packet);
+    bool broadcast = is_broadcast(ip.destination());
+    switch (ip.protocol()) {
         case static_cast<std::uint8_t>(IpProtocol::Icmp):
-            if (!broadcast) handle_icmp(*ip, now);
+            if (!broadcast) handle_icmp(ip, now);
             return;
-        case static_cast<std::uint8_t>(IpProtocol::Udp): return handle_udp(owner.release(), *ip, now);
+        case static_cast<std::uint8_t>(IpProtocol::Udp): return handle_udp(owner.release(), ip, now);
         case static_cast<std::uint8_t>(IpProtocol::Tcp):
-            if (m_tcp != nullptr && !broadcast) return m_tcp->receive(owner.release(), *ip, now);
+            if (m_tcp != nullptr && !broadcast) return m_tcp->receive(owner.release(), ip, now);
             [[fallthrough]];
         default:
             ++m_stats.rx_unsupported;
-            if (!broadcast) send_unreachable(*ip, UnreachableCode::Protocol, now);
+            if (!broadcast) send_unreachable(ip, UnreachableCode::Protocol, now);
     }
 }
 
@@ -105,9 +178,8 @@ void Interface::handle_icmp(const Ipv4Packet& ip, runtime::Instant now) {
     auto icmp = IcmpMessage::parse(ip.payload());
     if (!icmp) return count_malformed(icmp.error());
     if (icmp->type() != static_cast<std::uint8_t>(IcmpType::EchoRequest)) return;
-    PacketBuffer* reply = allocate_buffer();
-    if (reply == nullptr || !reply->resize(IcmpMessage::k_header_size + icmp->data().size())) {
-        release_buffer(reply);
+    PacketBuffer* reply = allocate_buffer(IcmpMessage::k_header_size + icmp->data().size());
+    if (reply == nullptr) {
         ++m_stats.tx_no_buffer;
         return;
     }
@@ -136,9 +208,16 @@ void Interface::handle_udp(PacketBuffer* frame, const Ipv4Packet& ip, runtime::I
 }
 
 void Interface::send_unreachable(const Ipv4Packet& ip, UnreachableCode code, runtime::Instant now) {
+    send_icmp_error(IcmpType::DestinationUnreachable, static_cast<std::uint8_t>(code), ip.header_bytes(), ip.payload(),
+                    now);
+    ++m_stats.icmp_unreachable_sent;
+}
+
+void Interface::send_icmp_error(IcmpType type, std::uint8_t code, std::span<const std::byte> header,
+                                std::span<const std::byte> payload, runtime::Instant now) {
     // RFC 792: the offending header and the first 8 bytes of its payload.
-    std::span<const std::byte> quoted_payload = ip.payload().first(std::min<std::size_t>(8, ip.payload().size()));
-    std::size_t quoted = ip.header_length() + quoted_payload.size();
+    std::span<const std::byte> quoted_payload = payload.first(std::min<std::size_t>(8, payload.size()));
+    std::size_t quoted = header.size() + quoted_payload.size();
     PacketBuffer* reply = allocate_buffer();
     if (reply == nullptr || !reply->resize(IcmpMessage::k_header_size + quoted)) {
         release_buffer(reply);
@@ -146,65 +225,112 @@ void Interface::send_unreachable(const Ipv4Packet& ip, UnreachableCode code, run
         return;
     }
     std::byte* data = reply->data() + IcmpMessage::k_header_size;
-    std::memcpy(data, ip.header_bytes().data(), ip.header_length());
-    std::memcpy(data + ip.header_length(), quoted_payload.data(), quoted_payload.size());
-    IcmpMessage::emit(reply->bytes(), IcmpType::DestinationUnreachable, static_cast<std::uint8_t>(code), 0, 0,
-                      std::span<const std::byte>(data, quoted));
-    ++m_stats.icmp_unreachable_sent;
-    send_ipv4(reply, ip.source(), IpProtocol::Icmp, now);
+    std::memcpy(data, header.data(), header.size());
+    std::memcpy(data + header.size(), quoted_payload.data(), quoted_payload.size());
+    IcmpMessage::emit(reply->bytes(), type, code, 0, 0, std::span<const std::byte>(data, quoted));
+    Ipv4Header h;
+    std::memcpy(&h, header.data(), sizeof h);
+    send_ipv4(reply, Ipv4Address{h.source}, IpProtocol::Icmp, now);
 }
 
-bool Interface::send_ipv4(PacketBuffer* packet, Ipv4Address destination, IpProtocol protocol, runtime::Instant now) {
+kernel::Result<void, Interface::SendError> Interface::try_send_ipv4(PacketBuffer* packet, Ipv4Address destination,
+                                                                    IpProtocol protocol, runtime::Instant now) {
     BufferOwner owner(packet);
-    bool to_broadcast = destination.is_broadcast() || (m_address && destination == m_address->directed_broadcast());
+    bool to_broadcast = is_broadcast(destination);
     if (!m_address && !to_broadcast) {
         ++m_stats.tx_no_route;
-        return false;
+        return kernel::err(SendError::NoRoute);
     }
-    if (packet->size() + Ipv4Packet::k_min_header > m_device.capabilities().mtu && packet->metadata.segment_size == 0) {
-        // FIXME: fragmentation of oversized sends (issue 5); refused with a count for now.
+    bool too_big =
+        packet->size() + Ipv4Packet::k_min_header > m_device.capabilities().mtu && packet->metadata.segment_size == 0;
+    if ((too_big && packet->metadata.dont_fragment) ||
+        packet->size() + Ipv4Packet::k_min_header > Ipv4Reassembler::k_max_datagram) {
         ++m_stats.tx_too_big;
-        return false;
+        return kernel::err(SendError::TooBig);
     }
     if (!packet->push_front(Ipv4Packet::k_min_header)) {
         ++m_stats.tx_no_buffer;
-        return false;
+        return kernel::err(SendError::NoBuffer);
     }
+    // A datagram that will be fragmented says so: fragments never carry "don't fragment".
     Ipv4Packet::emit(packet->bytes(),
                      {.source = m_address ? m_address->address : Ipv4Address::any(),
                       .destination = destination,
                       .protocol = protocol,
                       .payload_length = static_cast<std::uint16_t>(packet->size() - Ipv4Packet::k_min_header),
-                      .identification = m_next_ip_id++});
+                      .identification = m_next_ip_id++,
+                      .dont_fragment = !too_big});
+    std::uint64_t failed = m_stats.tx_fragment_failed + m_stats.tx_no_buffer;
+    auto sent = [&]() -> kernel::Result<void, SendError> {
+        if (m_stats.tx_fragment_failed + m_stats.tx_no_buffer != failed) return kernel::err(SendError::NoBuffer);
+        return {};
+    };
     if (to_broadcast) {
-        send_frame(owner.release(), MacAddress::broadcast(), EtherType::Ipv4);
-        return true;
+        send_resolved(owner.release(), MacAddress::broadcast());
+        return sent();
     }
     Ipv4Address next_hop = destination;
     if (!m_address->contains(destination)) {
         if (!m_gateway) {
             ++m_stats.tx_no_route;
-            return false;
+            return kernel::err(SendError::NoRoute);
         }
         next_hop = *m_gateway;
     }
     if (auto mac = m_arp.lookup(next_hop, now)) {
-        send_frame(owner.release(), *mac, EtherType::Ipv4);
-        return true;
+        send_resolved(owner.release(), *mac);
+        return sent();
     }
-    // The Ethernet header is added when the address resolves.
+    // The Ethernet header is added (and a big datagram cut up) when the address resolves.
     if (m_arp.enqueue(next_hop, owner.release(), now)) {
         send_arp(ArpOperation::Request, MacAddress{}, next_hop, MacAddress::broadcast());
     }
-    return true;
+    return {};
 }
 
 void Interface::send_waiting(PacketBuffer* list, MacAddress destination) {
     while (list != nullptr) {
         PacketBuffer* next = list->next;
         list->next = nullptr;
-        send_frame(list, destination, EtherType::Ipv4);
+        send_resolved(list, destination);
         list = next;
+    }
+}
+
+void Interface::send_resolved(PacketBuffer* packet, MacAddress destination) {
+    bool large = m_large.pool != nullptr && packet->pool() == m_large.pool;
+    if (!large && (packet->size() <= m_device.capabilities().mtu || packet->metadata.segment_size != 0)) {
+        return send_frame(packet, destination, EtherType::Ipv4);
+    }
+    // Too big for the link, or in a large buffer the device cannot see: copied into device
+    // buffers, as fragments if need be (a datagram that fits is one "fragment" whose
+    // header keeps its "don't fragment" bit).
+    BufferOwner owner(packet);
+    std::size_t mtu = m_device.capabilities().mtu;
+    std::span<const std::byte> datagram = packet->bytes();
+    PacketBuffer* fragments = nullptr;
+    if (datagram.size() <= mtu) {
+        fragments = allocate_buffer();
+        if (fragments != nullptr && fragments->resize(datagram.size())) {
+            std::memcpy(fragments->data(), datagram.data(), datagram.size());
+            return send_frame(fragments, destination, EtherType::Ipv4);
+        }
+        release_buffer(fragments);
+        ++m_stats.tx_no_buffer;
+        return;
+    }
+    auto list = fragment_ipv4(datagram, mtu, m_device);
+    if (!list) {
+        ++m_stats.tx_fragment_failed;
+        return;
+    }
+    ++m_stats.tx_fragmented;
+    for (PacketBuffer* fragment = list.value(); fragment != nullptr;) {
+        PacketBuffer* next = fragment->next;
+        fragment->next = nullptr;
+        ++m_stats.tx_fragments;
+        send_frame(fragment, destination, EtherType::Ipv4);
+        fragment = next;
     }
 }
 

@@ -23,6 +23,7 @@ struct PacketMetadata {
     std::uint16_t checksum_start = 0;   // tx: from here (offset in the frame)...
     std::uint16_t checksum_offset = 0;  // ...store it this far past checksum_start
     std::uint16_t segment_size = 0;     // tx: TCP segmentation offload, 0 = none
+    bool dont_fragment = false;         // tx: refuse (tx_too_big) rather than fragment
 };
 
 class PacketBuffer {
@@ -38,6 +39,8 @@ public:
     [[nodiscard]] std::size_t tailroom() const { return m_capacity - m_head - m_size; }
     [[nodiscard]] std::size_t capacity() const { return m_capacity; }
     [[nodiscard]] std::uint64_t device_address() const { return m_device_address + m_head; }
+    // The pool the buffer returns to.
+    [[nodiscard]] const BufferPool* pool() const { return m_pool; }
 
     // Grows the packet at the front by n bytes (for a header); false if no head-room.
     [[nodiscard]] bool push_front(std::size_t n);

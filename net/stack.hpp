@@ -24,6 +24,9 @@ struct StackConfig {
     std::optional<Ipv4Cidr> address;  // none: ask DHCP
     std::optional<Ipv4Address> gateway;
     TcpConfig tcp;
+    // Large buffers (64 KiB each, from the heap) for reassembly and sends bigger than the
+    // MTU; 0 turns fragments off (they are dropped and counted).
+    std::size_t large_buffers = 8;
 
     enum class Error { BadAddress, BadGateway, GatewayWithoutAddress, BadTcpSetting };
     // ip=A.B.C.D/N and gw=A.B.C.D; without ip= the stack uses DHCP. TCP: tcp_cc=cubic|newreno,
@@ -41,6 +44,8 @@ public:
     Interface& interface() { return m_interface; }
     TcpLayer& tcp() { return m_tcp; }
     [[nodiscard]] const DhcpClient* dhcp() const { return m_dhcp ? &*m_dhcp : nullptr; }
+    // False when the large buffers were not wanted or the heap had no room for them.
+    [[nodiscard]] bool large_datagrams() const { return m_interface.large_pool() != nullptr; }
 
     // Runs the stack until stop() (on the current event loop).
     runtime::Task<void> run();

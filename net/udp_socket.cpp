@@ -54,16 +54,20 @@ kernel::Result<void, UdpSocket::Error> UdpSocket::bind(std::uint16_t port) {
 kernel::Result<void, UdpSocket::Error> UdpSocket::send_to(Ipv4Address destination, std::uint16_t port,
                                                           std::span<const std::byte> data, runtime::Instant now) {
     if (m_port == 0) return kernel::err(Error::NotBound);
-    PacketBuffer* packet = m_interface.allocate_buffer();
+    if (data.size() > k_max_payload) return kernel::err(Error::TooBig);
+    // Bigger than a device buffer: a large buffer, sent in fragments.
+    PacketBuffer* packet = m_interface.allocate_buffer(UdpDatagram::k_header_size + data.size());
     if (packet == nullptr) return kernel::err(Error::NoBuffer);
-    if (!packet->resize(UdpDatagram::k_header_size + data.size()) || data.size() > 65507) {
-        release_buffer(packet);
-        return kernel::err(Error::TooBig);
-    }
     if (!data.empty()) std::memcpy(packet->data() + UdpDatagram::k_header_size, data.data(), data.size());
     auto source = m_interface.address() ? m_interface.address()->address : Ipv4Address::any();
     UdpDatagram::emit(packet->bytes(), source, destination, m_port, port, data.size());
-    if (!m_interface.send_ipv4(packet, destination, IpProtocol::Udp, now)) return kernel::err(Error::NoRoute);
+    if (auto sent = m_interface.try_send_ipv4(packet, destination, IpProtocol::Udp, now); !sent) {
+        switch (sent.error()) {
+            case Interface::SendError::NoRoute: return kernel::err(Error::NoRoute);
+            case Interface::SendError::TooBig: return kernel::err(Error::TooBig);
+            case Interface::SendError::NoBuffer: return kernel::err(Error::NoBuffer);
+        }
+    }
     m_interface.device().flush();
     return {};
 }

@@ -37,6 +37,9 @@ struct Datagram {
 class UdpSocket {
 public:
     static constexpr std::size_t k_queue = 32;
+    // 65535 less the IPv4 and UDP headers. Datagrams longer than the MTU allows go out in
+    // fragments and need Interface::enable_large_datagrams (else NoBuffer).
+    static constexpr std::size_t k_max_payload = 65507;
     enum class Error { PortInUse, TooManySockets, NotBound, AlreadyBound, NoBuffer, TooBig, NoRoute };
 
     explicit UdpSocket(Interface& interface) : m_interface(interface) {}

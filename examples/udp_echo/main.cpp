@@ -36,6 +36,7 @@ runtime::Task<int> serve() {
     auto gateway = stack.interface().gateway();
     kernel::println("net: {} via {}, gateway {}", address, stack.dhcp() != nullptr ? "DHCP" : "the command line",
                     gateway ? *gateway : net::Ipv4Address::any());
+    if (!stack.large_datagrams()) kernel::println("net: no memory for large datagrams: fragments are dropped");
     if (kernel::command_line().has("exit_when_configured")) {
         stack.stop();
         co_await stack_task;
@@ -58,6 +59,8 @@ runtime::Task<int> serve() {
     const auto& s = stack.interface().stats();
     kernel::println("udp_echo: echoed {} datagrams; {} frames in, {} malformed, {} ping replies", echoed, s.rx_frames,
                     s.malformed_total(), s.icmp_echo_replies);
+    kernel::println("udp_echo: reassembled {} datagrams, {} sent in fragments",
+                    stack.interface().reassembly_stats().reassembled, s.tx_fragmented);
     stack.stop();
     co_await stack_task;
     co_return 0;
