@@ -56,8 +56,8 @@ enum class TcpError : std::uint8_t {
 const char* to_string(TcpError error);
 
 struct TcpConfig {
-    std::size_t send_buffer = 64 * 1024;
-    std::size_t receive_buffer = 64 * 1024;
+    std::size_t send_buffer = std::size_t{64} * 1024;
+    std::size_t receive_buffer = std::size_t{64} * 1024;
     CongestionAlgorithm congestion = CongestionAlgorithm::Cubic;
     bool window_scaling = true;
     bool timestamps = true;
@@ -72,9 +72,9 @@ struct TcpConfig {
     unsigned max_retransmissions = 12;  // of one segment before the connection times out
     unsigned max_syn_retransmissions = 6;
     TcpRttEstimator::Config rtt{};
-    std::size_t max_connections = 1024;           // in the table, any state
-    std::size_t memory_limit = 32 * 1024 * 1024;  // all connections' buffers together
-    std::size_t syn_queue = 128;                  // half-open connections per listener before SYN cookies
+    std::size_t max_connections = 1024;                        // in the table, any state
+    std::size_t memory_limit = std::size_t{32} * 1024 * 1024;  // all connections' buffers together
+    std::size_t syn_queue = 128;                               // half-open connections per listener before SYN cookies
     bool syn_cookies = true;
     unsigned challenge_acks_per_second = 100;  // RFC 5961 §7
 };

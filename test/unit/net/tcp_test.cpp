@@ -206,6 +206,7 @@ runtime::Task<int> parallel_test(Net& net, std::vector<Client>& clients) {
     auto stack_b = runtime::spawn(net.b.run());
     auto server = runtime::spawn(echo_server(listener, static_cast<int>(clients.size())));
     std::vector<runtime::JoinHandle<int>> running;
+    running.reserve(clients.size());
     for (auto& c : clients) running.push_back(runtime::spawn(c.run(k_b, 7)));
     int failures = 0;
     for (auto& r : running) failures += co_await r;
