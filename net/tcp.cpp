@@ -231,7 +231,7 @@ void TcpLayer::receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Inst
     if (TcpConnection* c = find(tuple)) {
         // A new SYN for a four-tuple in TIME-WAIT, above what the old connection used,
         // may start a new incarnation (RFC 9293 §3.6.1, RFC 6191).
-        bool reopen = c->state() == TcpState::TimeWait && seg.has(k_syn) && !seg.has(k_ack) &&
+        bool reopen = c->state() == TcpState::TimeWait && !c->attached() && seg.has(k_syn) && !seg.has(k_ack) &&
                       find_listener(tuple.local_port) != nullptr && c->accepts_new_incarnation(seg);
         if (!reopen) {
             c->on_segment(seg, now);
@@ -408,6 +408,7 @@ void TcpLayer::remove_listener(TcpListener& listener) {
     while (c != nullptr) {
         TcpConnection* next = c->next_in_list;
         if (c->listener == &listener) {
+            listener.forget(*c);
             c->listener = nullptr;
             c->abort(now);
             reap(c);
@@ -496,6 +497,7 @@ void TcpListener::forget(TcpConnection& connection) {
     if (m_queue_tail == &connection) m_queue_tail = previous;
     connection.next_accept = nullptr;
     --m_queued;
+    connection.drop_reference();  // nobody will accept it now: the layer frees it when done
 }
 
 std::optional<TcpStream> TcpListener::try_accept() {

@@ -129,6 +129,9 @@ public:
 
     // --- what the application handle calls ---
     void attach() { m_attached = true; }
+    // The accept queue lets go without a handle taking over.
+    void drop_reference() { m_attached = false; }
+    [[nodiscard]] bool attached() const { return m_attached; }
     // Drops the handle: an open connection closes gracefully in the background.
     void detach(runtime::Instant now);
     // Bytes copied into out; 0 with a value at end of stream; an error if reset.

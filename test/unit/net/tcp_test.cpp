@@ -239,3 +239,34 @@ TEST_CASE("tcp: 32 parallel connections through a small buffer pool with loss") 
         }
     }
 }
+
+TEST_CASE("tcp: connections nobody accepted are reset and freed when the listener goes") {
+    Net net;
+    auto test = [](Net& n) -> runtime::Task<int> {
+        auto stack_a = runtime::spawn(n.a.run());
+        auto stack_b = runtime::spawn(n.b.run());
+        int result = 0;
+        {
+            TcpListener listener(n.b.tcp());
+            if (!listener.listen(7)) result |= 1;
+            auto first = co_await n.a.tcp().connect(k_b, 7);
+            auto second = co_await n.a.tcp().connect(k_b, 7);
+            if (!first || !second) result |= 2;
+            co_await runtime::sleep(10ms);
+            if (listener.queued() != 2 || n.b.tcp().connection_count() != 2) result |= 4;
+            // The peer resets the first one while it waits in the queue.
+            first->abort();
+            co_await runtime::sleep(10ms);
+            if (listener.queued() != 1 || n.b.tcp().connection_count() != 1) result |= 8;
+            // The listener goes with the second still queued.
+        }
+        co_await runtime::sleep(10ms);
+        if (n.b.tcp().connection_count() != 0 || n.b.tcp().memory_used() != 0) result |= 16;
+        n.a.stop();
+        n.b.stop();
+        co_await stack_a;
+        co_await stack_b;
+        co_return result;
+    };
+    CHECK(net.loop.run(test(net)) == 0);
+}
