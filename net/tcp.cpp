@@ -127,7 +127,10 @@ void TcpLayer::reap(TcpConnection* c) {
     if (c->finished()) destroy(c);
 }
 
-void TcpLayer::release(TcpConnection& connection) { reap(&connection); }
+void TcpLayer::release(TcpConnection& connection) {
+    // A callback closing its own connection: freed once the layer is done with it.
+    if (&connection != m_busy) reap(&connection);
+}
 
 bool TcpLayer::charge(std::size_t bytes) {
     if (m_memory_used + bytes > m_config.memory_limit) {
@@ -234,7 +237,10 @@ void TcpLayer::receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Inst
         bool reopen = c->state() == TcpState::TimeWait && !c->attached() && seg.has(k_syn) && !seg.has(k_ack) &&
                       find_listener(tuple.local_port) != nullptr && c->accepts_new_incarnation(seg);
         if (!reopen) {
+            m_busy = c;
             c->on_segment(seg, now);
+            c->run_callbacks();
+            m_busy = nullptr;
             if (c->finished()) {
                 destroy(c);
             } else if (auto next = c->next_deadline()) {
@@ -266,7 +272,10 @@ void TcpLayer::listen_segment(TcpListener& l, const TcpSegment& seg, const TcpFo
                     return;
                 }
                 ++m_stats.syn_cookies_accepted;
+                m_busy = c;
                 if (!seg.payload().empty() || seg.has(k_fin)) c->on_segment(seg, now);
+                c->run_callbacks();
+                m_busy = nullptr;
                 reap(c);
                 return;
             }
@@ -338,7 +347,10 @@ void TcpLayer::poll(runtime::Instant now) {
     while (c != nullptr) {
         TcpConnection* next = c->next_in_list;
         if (auto at = c->next_deadline(); at && *at <= now) {
+            m_busy = c;
             c->on_timer(now);
+            c->run_callbacks();
+            m_busy = nullptr;
             reap(c);
         }
         c = next;

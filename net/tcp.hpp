@@ -289,6 +289,7 @@ private:
     std::optional<runtime::Instant> m_poll_at;  // what the last poll_at() said
     runtime::Instant m_now{};                   // the latest time we were given
     bool m_starved = false;
+    TcpConnection* m_busy = nullptr;  // being processed: not freed under its own feet
     runtime::Instant m_challenge_window{};
     unsigned m_challenge_acks = 0;
     TcpLayerStats m_stats;

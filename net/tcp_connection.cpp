@@ -975,14 +975,28 @@ void TcpConnection::set_keepalive(std::optional<runtime::Duration> idle, runtime
 
 // --- the application side ---
 
+// Coroutines are resumed by the loop later; callbacks wait for run_callbacks(), which the
+// layer calls once the connection's own processing is over (a callback may read, write or
+// close, and must not do so in the middle of a segment).
 void TcpConnection::notify_readable() {
     wake(reader);
-    if (on_readable) on_readable();
+    if (on_readable) m_readable_pending = true;
 }
 
 void TcpConnection::notify_writable() {
     if (writer) fill_from_writer();
-    if (on_writable && writable()) on_writable();
+    if (on_writable) m_writable_pending = true;
+}
+
+void TcpConnection::run_callbacks() {
+    if (m_readable_pending && on_readable) {
+        m_readable_pending = false;
+        on_readable();
+    }
+    if (m_writable_pending && on_writable && writable()) {
+        m_writable_pending = false;
+        on_writable();
+    }
 }
 
 void TcpConnection::fill_from_writer() {

@@ -119,6 +119,8 @@ public:
     // Sends what a lack of packet buffers held back.
     void retry_output(runtime::Instant now);
     bool output_blocked = false;
+    // Calls on_readable / on_writable if something happened for them.
+    void run_callbacks();
     // Runs whatever timers are due.
     void on_timer(runtime::Instant now);
     [[nodiscard]] std::optional<runtime::Instant> next_deadline() const;
@@ -273,6 +275,8 @@ private:
     unsigned m_unacked_segments = 0;  // received, not yet acknowledged
     bool m_ack_now = false;
     bool m_app_closed = false;
+    bool m_readable_pending = false;
+    bool m_writable_pending = false;
 
     TcpConnectionStats m_stats;
 };

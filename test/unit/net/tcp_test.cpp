@@ -1,8 +1,10 @@
 // TCP between two stacks over a fake wire, on the event loop with a virtual clock: the
 // coroutine API end to end, with loss injected by a drop filter where a test says.
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "net/stack.hpp"
@@ -269,4 +271,81 @@ TEST_CASE("tcp: connections nobody accepted are reset and freed when the listene
         co_return result;
     };
     CHECK(net.loop.run(test(net)) == 0);
+}
+
+namespace {
+
+// The callback form: an echo server with no coroutines, driven by on_accept, on_readable
+// and on_writable. Data that does not fit the send buffer waits in `pending`.
+struct CallbackEcho {
+    struct Session {
+        TcpStream stream;
+        std::vector<std::byte> pending;
+        bool done = false;
+    };
+    TcpListener listener;
+    std::vector<std::unique_ptr<Session>> sessions;
+    std::size_t echoed = 0;
+
+    explicit CallbackEcho(TcpLayer& tcp) : listener(tcp) {
+        REQUIRE(listener.listen(7));
+        listener.on_accept([this] {
+            while (auto stream = listener.try_accept()) {
+                auto session = std::make_unique<Session>(Session{std::move(*stream), {}, false});
+                Session* s = session.get();
+                s->stream.on_readable([this, s] { pump(*s); });
+                s->stream.on_writable([this, s] { pump(*s); });
+                sessions.push_back(std::move(session));
+            }
+        });
+    }
+    void pump(Session& s) {
+        if (s.done) return;
+        std::array<std::byte, 4096> buffer{};
+        for (;;) {
+            while (!s.pending.empty()) {
+                auto w = s.stream.try_write(s.pending);
+                if (!w || *w == 0) {
+                    if (!w) s.done = true;
+                    return;  // on_writable brings us back
+                }
+                echoed += *w;
+                s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(*w));
+            }
+            if (!s.stream.readable()) return;
+            auto n = s.stream.try_read(buffer);
+            if (!n || *n == 0) {
+                s.stream.close();  // end of stream (or an error): finish and let go
+                s.done = true;
+                return;
+            }
+            s.pending.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
+        }
+    }
+};
+
+runtime::Task<int> callback_test(Net& net, Client& client) {
+    CallbackEcho server(net.b.tcp());
+    auto stack_a = runtime::spawn(net.a.run());
+    auto stack_b = runtime::spawn(net.b.run());
+    int result = co_await client.run(k_b, 7);
+    co_await runtime::sleep(1s);
+    if (server.echoed != client.data.size()) result = 3;
+    net.a.stop();
+    net.b.stop();
+    co_await stack_a;
+    co_await stack_b;
+    co_return result;
+}
+
+}  // namespace
+
+TEST_CASE("tcp: the callback form echoes 300 KB") {
+    Net net;
+    Client client{net.a.tcp(), pattern(300'000, 9), {}, {}, false};
+    REQUIRE(net.loop.run(callback_test(net, client)) == 0);
+    CHECK(!client.error);
+    CHECK(client.closed_cleanly);
+    CHECK(client.received == client.data);
+    CHECK(net.b.tcp().connection_count() == 0);
 }
