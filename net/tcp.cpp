@@ -403,8 +403,10 @@ void TcpLayer::remove_listener(TcpListener& listener) {
     while (c != nullptr) {
         TcpConnection* next = c->next_in_list;
         if (c->listener == &listener) {
-            c->listener = nullptr;
+            // Closing hands the connection back to the listener (forget), which lets go of
+            // the accept queue's hold, so a connection nobody accepted is freed here.
             c->abort(now);
+            c->listener = nullptr;
             reap(c);
         }
         c = next;
@@ -491,6 +493,9 @@ void TcpListener::forget(TcpConnection& connection) {
     if (m_queue_tail == &connection) m_queue_tail = previous;
     connection.next_accept = nullptr;
     --m_queued;
+    // The queue held it like a handle (enqueue): with nobody to accept it now, the layer
+    // frees it once it is closed.
+    connection.release_queue_hold();
 }
 
 std::optional<TcpStream> TcpListener::try_accept() {

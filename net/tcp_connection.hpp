@@ -129,6 +129,8 @@ public:
 
     // --- what the application handle calls ---
     void attach() { m_attached = true; }
+    // The listener's accept queue lets go of a connection it held for accept().
+    void release_queue_hold() { m_attached = false; }
     // Drops the handle: an open connection closes gracefully in the background.
     void detach(runtime::Instant now);
     // Bytes copied into out; 0 with a value at end of stream; an error if reset.
