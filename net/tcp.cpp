@@ -237,7 +237,10 @@ void TcpLayer::receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Inst
             }
             return;
         }
-        destroy(c);
+        // The old incarnation leaves the table. A stream may still hold it: then it stays
+        // as a closed handle (reading the end of its stream) until the application lets go.
+        c->abort(now);
+        reap(c);
     }
     if (TcpListener* l = find_listener(tuple.local_port)) return listen_segment(*l, seg, tuple, now);
     ++m_stats.no_connection;
