@@ -237,8 +237,8 @@ struct Fuzzer {
         for (int i = 0; i < 1000 && peer.run_next_timer(); ++i) observe();
         observe();
         if (peer.tcp.connection_count() != 0 || peer.tcp.memory_used() != 0) {
-            std::fprintf(stderr, "tcp_fuzz: %zu connections (%zu bytes) left after every timer ran out\n",
-                         peer.tcp.connection_count(), peer.tcp.memory_used());
+            (void)std::fprintf(stderr, "tcp_fuzz: %zu connections (%zu bytes) left after every timer ran out\n",
+                               peer.tcp.connection_count(), peer.tcp.memory_used());
             std::abort();
         }
     }
