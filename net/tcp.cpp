@@ -234,7 +234,7 @@ void TcpLayer::receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Inst
     if (TcpConnection* c = find(tuple)) {
         // A new SYN for a four-tuple in TIME-WAIT, above what the old connection used,
         // may start a new incarnation (RFC 9293 §3.6.1, RFC 6191).
-        bool reopen = c->state() == TcpState::TimeWait && !c->attached() && seg.has(k_syn) && !seg.has(k_ack) &&
+        bool reopen = c->state() == TcpState::TimeWait && seg.has(k_syn) && !seg.has(k_ack) &&
                       find_listener(tuple.local_port) != nullptr && c->accepts_new_incarnation(seg);
         if (!reopen) {
             m_busy = c;
@@ -248,7 +248,10 @@ void TcpLayer::receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Inst
             }
             return;
         }
-        destroy(c);
+        // The old incarnation leaves the table. A stream may still hold it: then it stays
+        // as a closed handle (reading the end of its stream) until the application lets go.
+        c->abort(now);
+        reap(c);
     }
     if (TcpListener* l = find_listener(tuple.local_port)) return listen_segment(*l, seg, tuple, now);
     ++m_stats.no_connection;
@@ -420,9 +423,10 @@ void TcpLayer::remove_listener(TcpListener& listener) {
     while (c != nullptr) {
         TcpConnection* next = c->next_in_list;
         if (c->listener == &listener) {
-            listener.forget(*c);
-            c->listener = nullptr;
+            // Closing hands the connection back to the listener (forget), which lets go of
+            // the accept queue's hold, so a connection nobody accepted is freed here.
             c->abort(now);
+            c->listener = nullptr;
             reap(c);
         }
         c = next;
@@ -509,7 +513,9 @@ void TcpListener::forget(TcpConnection& connection) {
     if (m_queue_tail == &connection) m_queue_tail = previous;
     connection.next_accept = nullptr;
     --m_queued;
-    connection.drop_reference();  // nobody will accept it now: the layer frees it when done
+    // The queue held it like a handle (enqueue): with nobody to accept it now, the layer
+    // frees it once it is closed.
+    connection.release_queue_hold();
 }
 
 std::optional<TcpStream> TcpListener::try_accept() {

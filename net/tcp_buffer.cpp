@@ -32,6 +32,7 @@ std::size_t ByteRing::append(std::span<const std::byte> data) {
 }
 
 void ByteRing::write_at(std::size_t offset, std::span<const std::byte> data) {
+    if (data.empty()) return;  // also on a ring never allocated (capacity 0)
     std::size_t start = (m_head + offset) % m_capacity;
     std::size_t first = std::min(data.size(), m_capacity - start);
     std::memcpy(m_data + start, data.data(), first);
@@ -39,6 +40,7 @@ void ByteRing::write_at(std::size_t offset, std::span<const std::byte> data) {
 }
 
 void ByteRing::copy_out(std::size_t offset, std::span<std::byte> out) const {
+    if (out.empty()) return;
     std::size_t start = (m_head + offset) % m_capacity;
     std::size_t first = std::min(out.size(), m_capacity - start);
     std::memcpy(out.data(), m_data + start, first);
@@ -47,6 +49,7 @@ void ByteRing::copy_out(std::size_t offset, std::span<std::byte> out) const {
 
 void ByteRing::consume(std::size_t n) {
     n = std::min(n, m_size);
+    if (n == 0) return;  // a ring never allocated (a half-open connection) has capacity 0
     m_size -= n;
     // The head moves even when the ring empties: bytes written past size() (out of
     // order) keep their place relative to it.

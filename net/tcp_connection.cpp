@@ -851,9 +851,11 @@ void TcpConnection::output(runtime::Instant now) {
     else
         send_new_data(now);
     if (m_ack_now) send_ack(now);
-    // Zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1).
+    // Data waiting and nothing in flight: the window is closed (probe it, RFC 9293
+    // §3.8.6.1) or too small to use (the SWS override, RFC 1122 §4.2.3.4). Either way no
+    // ACK will come to move things on, so the persist timer must run.
     bool waiting = seq_lt(m_snd_nxt, data_end()) || (m_fin_queued && !m_fin_sent);
-    if (m_snd_wnd == 0 && waiting && m_snd_max == m_snd_una && !m_persist_at) {
+    if (waiting && m_snd_max == m_snd_una && !m_persist_at) {
         runtime::Duration interval = m_rtt.rto() * (1 << std::min(m_persist_backoff, 6u));
         m_persist_at = now + std::min<runtime::Duration>(interval, std::chrono::seconds(60));
     }
@@ -939,8 +941,18 @@ void TcpConnection::on_persist(runtime::Instant now) {
         enter_closed(TcpError::TimedOut, now);
         return;
     }
-    ++m_stats.zero_window_probes;
     ++m_persist_backoff;
+    // RFC 1122 §4.2.3.4: a window open but too small for sender SWS avoidance is used
+    // anyway once this override timeout fires (the retransmission timer takes over).
+    std::uint32_t in_flight = m_snd_nxt - m_snd_una;
+    std::uint32_t usable = m_snd_wnd > in_flight ? m_snd_wnd - in_flight : 0;
+    std::uint32_t end = data_end();
+    if (usable > 0 && seq_lt(m_snd_nxt, end)) {
+        std::uint32_t length = min32(min32(end - m_snd_nxt, usable), m_mss);
+        if (send_segment(m_snd_nxt, length, k_ack, now, seq_lt(m_snd_nxt, m_snd_max))) m_snd_nxt += length;
+        return;
+    }
+    ++m_stats.zero_window_probes;
     send_probe(now);
     runtime::Duration interval = m_rtt.rto() * (1 << std::min(m_persist_backoff, 6u));
     m_persist_at = now + std::min<runtime::Duration>(interval, std::chrono::seconds(60));

@@ -131,8 +131,8 @@ public:
 
     // --- what the application handle calls ---
     void attach() { m_attached = true; }
-    // The accept queue lets go without a handle taking over.
-    void drop_reference() { m_attached = false; }
+    // The listener's accept queue lets go of a connection it held for accept().
+    void release_queue_hold() { m_attached = false; }
     [[nodiscard]] bool attached() const { return m_attached; }
     // Drops the handle: an open connection closes gracefully in the background.
     void detach(runtime::Instant now);
