@@ -88,6 +88,8 @@ runtime::Task<void> Stack::run() {
         runtime::Instant deadline = next.value_or(runtime::now() + std::chrono::hours(24));
         co_await m_device_signal.wait_until(deadline);
     }
+    // What applications queued just before stop() still goes out.
+    m_interface.device().flush();
 }
 
 void Stack::stop() {

@@ -52,6 +52,13 @@ TcpLayer::~TcpLayer() {
     for (TcpListener* l = m_listeners; l != nullptr; l = l->m_next) l->m_port = 0;
 }
 
+std::array<std::size_t, 10> TcpLayer::state_counts() const {
+    std::array<std::size_t, 10> counts{};
+    for (const TcpConnection* c = m_all; c != nullptr; c = c->next_in_list)
+        ++counts[static_cast<std::size_t>(c->state())];
+    return counts;
+}
+
 std::size_t TcpLayer::bucket(const TcpFourTuple& t) const {
     std::uint64_t a = (std::uint64_t{t.remote.value} << 32) | (std::uint64_t{t.remote_port} << 16) | t.local_port;
     return mix(a ^ m_hash_key ^ (std::uint64_t{t.local.value} << 7)) % k_buckets;

@@ -200,6 +200,8 @@ public:
     [[nodiscard]] const TcpLayerStats& stats() const { return m_stats; }
     [[nodiscard]] std::size_t connection_count() const { return m_connection_count; }
     [[nodiscard]] std::size_t memory_used() const { return m_memory_used; }
+    // How many connections are in each TcpState (indexed by the state's value).
+    [[nodiscard]] std::array<std::size_t, 10> state_counts() const;
     Interface& interface() { return m_interface; }
 
     // From the interface: an IPv4 packet carrying TCP. Takes ownership of the buffer.

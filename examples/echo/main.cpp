@@ -4,6 +4,7 @@
 //
 //   port=N                 listen on N instead of 7
 //   exit_after=N           exit 0 once N connections have ended (for tests)
+//   stats_every=S          print the connection and TCP counters every S seconds
 
 #include <array>
 
@@ -63,6 +64,32 @@ runtime::Task<void> accept_loop(net::TcpListener& listener, Counters& counters) 
     }
 }
 
+void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters) {
+    const auto& t = tcp.stats();
+    auto states = tcp.state_counts();
+    kernel::println(
+        "echo: {} accepted, {} active, {} ended; {} connections ({} half-open, {} to accept), {} KiB "
+        "of buffers",
+        counters.accepted, counters.active, counters.ended, tcp.connection_count(), listener.half_open(),
+        listener.queued(), tcp.memory_used() / 1024);
+    kernel::println(
+        "echo: states syn-rcvd {} estab {} fin-wait {}/{} close-wait {} closing {} last-ack {} time-wait {}", states[2],
+        states[3], states[4], states[5], states[6], states[7], states[8], states[9]);
+    kernel::println(
+        "echo: tcp: {} segments in, {} out, {} malformed, {} no connection, {} resets sent, {} SYN "
+        "cookies sent, {} accepted, {} rejected, {} accept queue full, {} no buffer",
+        t.segments_received, t.segments_sent, t.malformed, t.no_connection, t.resets_sent, t.syn_cookies_sent,
+        t.syn_cookies_accepted, t.syn_cookies_rejected, t.accept_queue_full, t.no_buffer);
+}
+
+runtime::Task<void> stats_loop(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters,
+                               std::uint64_t seconds) {
+    for (;;) {
+        co_await runtime::sleep(std::chrono::seconds(seconds));
+        print_tcp(tcp, listener, counters);
+    }
+}
+
 runtime::Task<int> serve() {
     auto devices = net::registered_devices();
     if (devices.empty()) {
@@ -97,6 +124,8 @@ runtime::Task<int> serve() {
     kernel::println("echo: listening on {}:{} (TCP)", address.address, port);
     Counters counters;
     auto acceptor = runtime::spawn(accept_loop(listener, counters));
+    if (auto every = kernel::command_line().get_u64("stats_every"); every && *every > 0)
+        (void)runtime::spawn(stats_loop(stack.tcp(), listener, counters, *every));
     auto exit_after = kernel::command_line().get_u64("exit_after");
     while (!exit_after || counters.ended < *exit_after) co_await counters.changed.wait();
     listener.close();
@@ -105,6 +134,9 @@ runtime::Task<int> serve() {
     runtime::Instant deadline = runtime::now() + std::chrono::seconds(5);
     while (counters.active > 0 && co_await counters.changed.wait_until(deadline)) {
     }
+    // And the stack gets them to the end: the last FINs and ACKs go out and are answered.
+    while (stack.tcp().connection_count() > 0 && runtime::now() < deadline)
+        co_await runtime::sleep(std::chrono::milliseconds(5));
 
     const auto& t = stack.tcp().stats();
     kernel::println("echo: {} connections, {} bytes echoed, {} ended by an error", counters.ended, counters.bytes,

@@ -485,7 +485,7 @@ def tcp_echo_tap_case(env, *run_options, append="", size=1 << 20, short=1000):
         connections = 64 + short
         qemu = network.popen([os.path.join(env.source, "tools", "run"), env.image("echo"), "--net",
                               f"tap={network.tap}", "--append",
-                              f"ip=10.0.0.2/24 gw=10.0.0.1 exit_after={connections} {append}".strip(),
+                              f"ip=10.0.0.2/24 gw=10.0.0.1 exit_after={connections} stats_every=20 {append}".strip(),
                               "--timeout", "280", *run_options],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
@@ -503,7 +503,12 @@ def tcp_echo_tap_case(env, *run_options, append="", size=1 << 20, short=1000):
         result = network.run([sys.executable, client, "10.0.0.2", "7", "--parallel", "64", "--size", str(size),
                               "--short", str(short), "--timeout", "200"], timeout=250, check=False)
         print(result.stdout, end="")
-        expect(result.returncode == 0, f"the client failed:\n{result.stdout}{result.stderr}", out)
+        if result.returncode != 0:
+            sockets = network.run(["ss", "-tanio"], check=False).stdout
+            stuck = "\n".join(l for l in sockets.splitlines() if ":7 " in l and "TIME-WAIT" not in l)
+            qemu.kill()
+            out += qemu.communicate(timeout=30)[0]
+            expect(False, f"the client failed:\n{result.stdout}{result.stderr}\nsockets:\n{stuck[:4000]}", out)
         rest, _ = qemu.communicate(timeout=60)
         out += rest
         expect(qemu.returncode == 0, f"exit status {qemu.returncode}", out)
