@@ -221,8 +221,9 @@ def read_lines_with_times(args, timeout):
 @case
 def sleepers(env):
     # Hundreds of concurrent sleeping tasks wake in deadline order; lateness is checked by
-    # the guest against a tolerance generous enough for an emulated ring 0.
-    status, out = env.boot("sleepers", "--append", "tolerance_us=100000")
+    # the guest against a tolerance generous enough for an emulated ring 0 on a loaded host
+    # (with two tests at once on two cores, lateness of 0.2 s has been seen here).
+    status, out = env.boot("sleepers", "--append", "tolerance_us=500000")
     expect(status == 0, f"exit status {status}", out)
     expect("sleepers: 300 tasks woke, 0 out of deadline order" in out, "wrong wake-up order", out)
 
