@@ -73,9 +73,16 @@ def hello_exit_status(env):
 
 @case
 def hello_tcg(env):
-    status, out = env.boot("hello", "--accel", "tcg")
+    status, out = env.boot("hello", "--accel", "tcg", "--append", "boot.phases")
     expect(status == 0, f"exit status {status} under TCG", out)
     expect("Hello from the unikernel!" in out, "no greeting", out)
+    # boot.phases: one line per phase, adding up to the boot time (each rounded down).
+    phases = dict((name, int(us)) for name, us in re.findall(r"kernel: boot phase +(.+?) +(\d+) us", out))
+    for name in ("entry asm", "memory", "acpi", "tsc", "apic", "apic timer", "pci"):
+        expect(name in phases, f"no boot phase '{name}'", out)
+    total = int(re.search(r"booted in (\d+) us", out).group(1))
+    expect(total - len(phases) <= sum(phases.values()) <= total,
+           f"boot phases add up to {sum(phases.values())} us, the boot took {total} us", out)
 
 
 @case
