@@ -190,6 +190,24 @@ void init_interrupt_controllers() {
     init_io_apics();
 }
 
+void install_one_shot(TimerFrequency frequency, std::uint64_t took_us) {
+    LocalApic& local_apic = *g_local_apic;
+    if (frequency.hz == 0) {
+        println("apic: the local APIC timer does not count; no timer");
+        kernel::interrupts::clear_handler(k_timer_vector);
+        return;
+    }
+    local_apic.timer_one_shot_mode(k_timer_vector, false);
+    g_timer.start(local_apic, ApicTimer::Mode::OneShot, frequency.hz);
+    println("apic: timer one-shot at {}.{:03} MHz ({} over {} us of boot), vector {:#x}", frequency.hz / 1'000'000,
+            frequency.hz / 1000 % 1000, frequency.source, took_us, k_timer_vector);
+    kernel::timer::install(g_timer);
+}
+
+OneShotCalibration g_calibration;
+bool g_calibrating = false;
+std::uint64_t g_calibration_start_ns = 0;
+
 void init_timer() {
     if (!g_local_apic) {
         println("apic: no local APIC, so no timer");
@@ -207,27 +225,31 @@ void init_timer() {
         local_apic.timer_tsc_deadline_mode(k_timer_vector);
         g_timer.start(local_apic, ApicTimer::Mode::TscDeadline, 0);
         println("apic: timer TSC-deadline, vector {:#x}", k_timer_vector);
-    } else {
-        std::uint64_t start = kernel::clock::now_ns();
-        TimerFrequency frequency = calibrate_one_shot(local_apic, k_timer_vector);
-        std::uint64_t took_us = (kernel::clock::now_ns() - start) / 1000;
-        if (frequency.hz == 0) {
-            println("apic: the local APIC timer does not count; no timer");
-            kernel::interrupts::clear_handler(k_timer_vector);
-            return;
-        }
-        local_apic.timer_one_shot_mode(k_timer_vector, false);
-        g_timer.start(local_apic, ApicTimer::Mode::OneShot, frequency.hz);
-        println("apic: timer one-shot at {}.{:03} MHz ({} in {} us), vector {:#x}", frequency.hz / 1'000'000,
-                frequency.hz / 1000 % 1000, frequency.source, took_us, k_timer_vector);
+        kernel::timer::install(g_timer);
+        return;
     }
-    kernel::timer::install(g_timer);
+    // The one-shot timer counts while the buses and drivers come up (stage 30 and 40);
+    // finish_timer reads it at stage 50. Nothing before main needs the timer.
+    g_calibration_start_ns = kernel::clock::now_ns();
+    if (auto known = g_calibration.begin(local_apic, k_timer_vector)) {
+        install_one_shot(*known, 0);
+        return;
+    }
+    g_calibrating = true;
+}
+
+void finish_timer() {
+    if (!g_calibrating) return;
+    g_calibrating = false;
+    TimerFrequency frequency = g_calibration.finish();
+    install_one_shot(frequency, (kernel::clock::now_ns() - g_calibration_start_ns) / 1000);
 }
 
 }  // namespace
 
 KERNEL_INIT(10, "apic", init_interrupt_controllers);
 KERNEL_INIT(20, "apic timer", init_timer);
+KERNEL_INIT(50, "apic timer calibration", finish_timer);
 
 kernel::Result<std::uint32_t, Error> route_legacy_irq(std::uint8_t irq, std::uint8_t vector) {
     if (!g_router_ready) return kernel::err(Error::NotReady);
