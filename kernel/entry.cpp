@@ -101,9 +101,10 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
 
     auto pm_timer = init_acpi();
     boot_phases::mark("acpi");
-    const auto& frequency = tsc::calibrate(pm_timer);
+    tsc::begin_calibration(pm_timer);
     boot_phases::mark("tsc");
     run_init_calls();
+    const auto& frequency = tsc::finish_calibration();
     // The last phase's end, so that the phases add up to the boot time.
     g_boot_ns = tsc::ticks_to_ns(boot_phases::last_mark_tsc() - boot_tsc_start);
 
