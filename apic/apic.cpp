@@ -58,8 +58,9 @@ void read_madt() {
         println("apic: {}", acpi::to_string(madt.error()));
         return;
     }
-    println("apic: MADT: CPUs {}, I/O APICs {}, ISA overrides {}, LINT NMIs {}", madt->processor_count,
-            madt->io_apic_count, madt->override_count, madt->local_apic_nmi_count);
+    if (kernel::verbose())
+        println("apic: MADT: CPUs {}, I/O APICs {}, ISA overrides {}, LINT NMIs {}", madt->processor_count,
+                madt->io_apic_count, madt->override_count, madt->local_apic_nmi_count);
     if (madt->malformed != 0 || madt->dropped != 0) {
         println("apic: MADT: {} malformed entries{}, {} dropped (lists full); using the rest", madt->malformed,
                 madt->truncated ? " (the walk stopped early)" : "", madt->dropped);
@@ -158,9 +159,10 @@ void init_io_apics() {
         }
         io_apic->mask_all();
         if (!g_router.add(*io_apic)) continue;  // cannot happen: the list has the router's capacity
-        println("apic: I/O APIC id {} at {:#x}, version {:#x}: {} pins for GSI {}-{}, all masked", io_apic->id(),
-                list[i].address, io_apic->version(), io_apic->pin_count(), io_apic->gsi_base(),
-                io_apic->gsi_base() + io_apic->pin_count() - 1);
+        if (kernel::verbose())
+            println("apic: I/O APIC id {} at {:#x}, version {:#x}: {} pins for GSI {}-{}, all masked", io_apic->id(),
+                    list[i].address, io_apic->version(), io_apic->pin_count(), io_apic->gsi_base(),
+                    io_apic->gsi_base() + io_apic->pin_count() - 1);
     }
     g_router.set_destination(g_local_apic_id);
     g_router_ready = true;
@@ -185,8 +187,9 @@ void init_interrupt_controllers() {
     if (!kernel::interrupts::set_handler(k_error_vector, on_error, nullptr))
         println("apic: vector {:#x} is taken; APIC errors go uncounted", k_error_vector);
     kernel::interrupts::set_end_of_interrupt(end_of_interrupt, k_spurious_vector);
-    println("apic: {} id {}, version {:#x}, {} LVT entries; 8259 PICs remapped and masked",
-            access->x2apic() ? "x2APIC" : "xAPIC", g_local_apic_id, local_apic.version(), local_apic.lvt_entries());
+    if (kernel::verbose())
+        println("apic: {} id {}, version {:#x}, {} LVT entries; 8259 PICs remapped and masked",
+                access->x2apic() ? "x2APIC" : "xAPIC", g_local_apic_id, local_apic.version(), local_apic.lvt_entries());
     init_io_apics();
 }
 
@@ -199,8 +202,9 @@ void install_one_shot(TimerFrequency frequency, std::uint64_t took_us) {
     }
     local_apic.timer_one_shot_mode(k_timer_vector, false);
     g_timer.start(local_apic, ApicTimer::Mode::OneShot, frequency.hz);
-    println("apic: timer one-shot at {}.{:03} MHz ({} over {} us of boot), vector {:#x}", frequency.hz / 1'000'000,
-            frequency.hz / 1000 % 1000, frequency.source, took_us, k_timer_vector);
+    if (kernel::verbose())
+        println("apic: timer one-shot at {}.{:03} MHz ({} over {} us of boot), vector {:#x}", frequency.hz / 1'000'000,
+                frequency.hz / 1000 % 1000, frequency.source, took_us, k_timer_vector);
     kernel::timer::install(g_timer);
 }
 
@@ -224,7 +228,7 @@ void init_timer() {
     if (tsc_deadline) {
         local_apic.timer_tsc_deadline_mode(k_timer_vector);
         g_timer.start(local_apic, ApicTimer::Mode::TscDeadline, 0);
-        println("apic: timer TSC-deadline, vector {:#x}", k_timer_vector);
+        if (kernel::verbose()) println("apic: timer TSC-deadline, vector {:#x}", k_timer_vector);
         kernel::timer::install(g_timer);
         return;
     }

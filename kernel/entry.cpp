@@ -30,6 +30,7 @@ constinit multiboot::BootInfo g_boot_info;
 constinit CommandLine g_command_line;
 std::optional<acpi::Tables> g_acpi_tables;
 std::uint64_t g_boot_ns = 0;
+bool g_verbose = false;
 
 void report_command_line() {
     for (const auto& problem : g_command_line.problems()) println("kernel: command line: {}", problem);
@@ -66,6 +67,7 @@ std::optional<tsc::PmTimer> init_acpi() {
 const CommandLine& command_line() { return g_command_line; }
 const multiboot::BootInfo& boot_info() { return g_boot_info; }
 std::uint64_t boot_duration_ns() { return g_boot_ns; }
+bool verbose() { return g_verbose; }
 const acpi::Tables* acpi_tables() { return g_acpi_tables ? &*g_acpi_tables : nullptr; }
 
 extern "C" const InitCall __kernel_init_start[];
@@ -97,6 +99,7 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     run_global_constructors();
     g_command_line.parse(g_boot_info.command_line);
     report_command_line();
+    g_verbose = g_command_line.get_bool("verbose").value_or(false);
     boot_phases::mark("command line");
 
     auto pm_timer = init_acpi();
@@ -111,8 +114,7 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}", g_boot_info.usable_bytes() >> 20,
             memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000, frequency.hz / 1'000'000 % 1000,
             frequency.source);
-    if (g_command_line.get_bool("boot.phases").value_or(false) || g_command_line.get_bool("verbose").value_or(false))
-        boot_phases::print();
+    if (g_command_line.get_bool("boot.phases").value_or(false) || g_verbose) boot_phases::print();
     println("kernel: booted in {} us (first instruction to main)", g_boot_ns / 1000);
     exit(application_main());
 }
