@@ -58,8 +58,9 @@ void read_madt() {
         println("apic: {}", acpi::to_string(madt.error()));
         return;
     }
-    println("apic: MADT: CPUs {}, I/O APICs {}, ISA overrides {}, LINT NMIs {}", madt->processor_count,
-            madt->io_apic_count, madt->override_count, madt->local_apic_nmi_count);
+    if (kernel::verbose())
+        println("apic: MADT: CPUs {}, I/O APICs {}, ISA overrides {}, LINT NMIs {}", madt->processor_count,
+                madt->io_apic_count, madt->override_count, madt->local_apic_nmi_count);
     if (madt->malformed != 0 || madt->dropped != 0) {
         println("apic: MADT: {} malformed entries{}, {} dropped (lists full); using the rest", madt->malformed,
                 madt->truncated ? " (the walk stopped early)" : "", madt->dropped);
@@ -158,9 +159,10 @@ void init_io_apics() {
         }
         io_apic->mask_all();
         if (!g_router.add(*io_apic)) continue;  // cannot happen: the list has the router's capacity
-        println("apic: I/O APIC id {} at {:#x}, version {:#x}: {} pins for GSI {}-{}, all masked", io_apic->id(),
-                list[i].address, io_apic->version(), io_apic->pin_count(), io_apic->gsi_base(),
-                io_apic->gsi_base() + io_apic->pin_count() - 1);
+        if (kernel::verbose())
+            println("apic: I/O APIC id {} at {:#x}, version {:#x}: {} pins for GSI {}-{}, all masked", io_apic->id(),
+                    list[i].address, io_apic->version(), io_apic->pin_count(), io_apic->gsi_base(),
+                    io_apic->gsi_base() + io_apic->pin_count() - 1);
     }
     g_router.set_destination(g_local_apic_id);
     g_router_ready = true;
@@ -185,10 +187,30 @@ void init_interrupt_controllers() {
     if (!kernel::interrupts::set_handler(k_error_vector, on_error, nullptr))
         println("apic: vector {:#x} is taken; APIC errors go uncounted", k_error_vector);
     kernel::interrupts::set_end_of_interrupt(end_of_interrupt, k_spurious_vector);
-    println("apic: {} id {}, version {:#x}, {} LVT entries; 8259 PICs remapped and masked",
-            access->x2apic() ? "x2APIC" : "xAPIC", g_local_apic_id, local_apic.version(), local_apic.lvt_entries());
+    if (kernel::verbose())
+        println("apic: {} id {}, version {:#x}, {} LVT entries; 8259 PICs remapped and masked",
+                access->x2apic() ? "x2APIC" : "xAPIC", g_local_apic_id, local_apic.version(), local_apic.lvt_entries());
     init_io_apics();
 }
+
+void install_one_shot(TimerFrequency frequency, std::uint64_t took_us) {
+    LocalApic& local_apic = *g_local_apic;
+    if (frequency.hz == 0) {
+        println("apic: the local APIC timer does not count; no timer");
+        kernel::interrupts::clear_handler(k_timer_vector);
+        return;
+    }
+    local_apic.timer_one_shot_mode(k_timer_vector, false);
+    g_timer.start(local_apic, ApicTimer::Mode::OneShot, frequency.hz);
+    if (kernel::verbose())
+        println("apic: timer one-shot at {}.{:03} MHz ({} over {} us of boot), vector {:#x}", frequency.hz / 1'000'000,
+                frequency.hz / 1000 % 1000, frequency.source, took_us, k_timer_vector);
+    kernel::timer::install(g_timer);
+}
+
+OneShotCalibration g_calibration;
+bool g_calibrating = false;
+std::uint64_t g_calibration_start_ns = 0;
 
 void init_timer() {
     if (!g_local_apic) {
@@ -206,28 +228,32 @@ void init_timer() {
     if (tsc_deadline) {
         local_apic.timer_tsc_deadline_mode(k_timer_vector);
         g_timer.start(local_apic, ApicTimer::Mode::TscDeadline, 0);
-        println("apic: timer TSC-deadline, vector {:#x}", k_timer_vector);
-    } else {
-        std::uint64_t start = kernel::clock::now_ns();
-        TimerFrequency frequency = calibrate_one_shot(local_apic, k_timer_vector);
-        std::uint64_t took_us = (kernel::clock::now_ns() - start) / 1000;
-        if (frequency.hz == 0) {
-            println("apic: the local APIC timer does not count; no timer");
-            kernel::interrupts::clear_handler(k_timer_vector);
-            return;
-        }
-        local_apic.timer_one_shot_mode(k_timer_vector, false);
-        g_timer.start(local_apic, ApicTimer::Mode::OneShot, frequency.hz);
-        println("apic: timer one-shot at {}.{:03} MHz ({} in {} us), vector {:#x}", frequency.hz / 1'000'000,
-                frequency.hz / 1000 % 1000, frequency.source, took_us, k_timer_vector);
+        if (kernel::verbose()) println("apic: timer TSC-deadline, vector {:#x}", k_timer_vector);
+        kernel::timer::install(g_timer);
+        return;
     }
-    kernel::timer::install(g_timer);
+    // The one-shot timer counts while the buses and drivers come up (stage 30 and 40);
+    // finish_timer reads it at stage 50. Nothing before main needs the timer.
+    g_calibration_start_ns = kernel::clock::now_ns();
+    if (auto known = g_calibration.begin(local_apic, k_timer_vector)) {
+        install_one_shot(*known, 0);
+        return;
+    }
+    g_calibrating = true;
+}
+
+void finish_timer() {
+    if (!g_calibrating) return;
+    g_calibrating = false;
+    TimerFrequency frequency = g_calibration.finish();
+    install_one_shot(frequency, (kernel::clock::now_ns() - g_calibration_start_ns) / 1000);
 }
 
 }  // namespace
 
 KERNEL_INIT(10, "apic", init_interrupt_controllers);
 KERNEL_INIT(20, "apic timer", init_timer);
+KERNEL_INIT(50, "apic timer calibration", finish_timer);
 
 kernel::Result<std::uint32_t, Error> route_legacy_irq(std::uint8_t irq, std::uint8_t vector) {
     if (!g_router_ready) return kernel::err(Error::NotReady);

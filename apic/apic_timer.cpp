@@ -100,37 +100,63 @@ void ApicTimer::program_after(std::uint64_t remaining_ns) {
     }
 }
 
-TimerFrequency calibrate_one_shot(LocalApic& local_apic, std::uint8_t vector) {
+namespace {
+
+constexpr std::uint32_t k_full_count = 0xFFFF'FFFF;
+
+// Each sample is bracketed by two TSC reads and dated at their midpoint: where every
+// instruction is emulated, a read of the APIC takes microseconds.
+std::uint64_t sample(LocalApic& local_apic, std::uint32_t& count) {
+    std::uint64_t before = kernel::cpu::rdtsc();
+    count = local_apic.timer_current();
+    std::uint64_t after = kernel::cpu::rdtsc();
+    return before + (after - before) / 2;
+}
+
+}  // namespace
+
+std::optional<TimerFrequency> OneShotCalibration::begin(LocalApic& local_apic, std::uint8_t vector) {
     auto leaf1 = kernel::cpu::cpuid(1);
     // SDM vol. 3A §11.5.4: with CPUID 0x15 the APIC timer runs at the core crystal clock.
     // Not under a hypervisor: KVM reports the host's crystal but runs its emulated APIC
     // timer at its own rate (1 GHz).
     if ((leaf1.ecx & k_cpuid_hypervisor) == 0 && kernel::cpu::cpuid(0).eax >= 0x15) {
-        if (std::uint32_t crystal = kernel::cpu::cpuid(0x15).ecx; crystal != 0) return {crystal, "CPUID 0x15"};
+        if (std::uint32_t crystal = kernel::cpu::cpuid(0x15).ecx; crystal != 0)
+            return TimerFrequency{crystal, "CPUID 0x15"};
     }
-
+    m_local_apic = &local_apic;
+    m_vector = vector;
     local_apic.timer_one_shot_mode(vector, true);
-    local_apic.timer_start(0xFFFF'FFFF);
-    // Each sample is bracketed by two TSC reads and dated at their midpoint: where every
-    // instruction is emulated, a read of the APIC takes microseconds.
-    auto sample = [&](std::uint32_t& count) {
-        std::uint64_t before = kernel::cpu::rdtsc();
-        count = local_apic.timer_current();
-        std::uint64_t after = kernel::cpu::rdtsc();
-        return before + (after - before) / 2;
-    };
-    std::uint32_t start_count = 0;
-    std::uint32_t end_count = 0;
-    std::uint64_t start = sample(start_count);
-    std::uint64_t wait = kernel::tsc::ns_to_ticks(k_calibration_ns);
-    while (kernel::cpu::rdtsc() - start < wait) kernel::cpu::pause();
-    std::uint64_t end = sample(end_count);
-    local_apic.timer_stop();
+    local_apic.timer_start(k_full_count);
+    m_start_tsc = sample(local_apic, m_start_count);
+    return std::nullopt;
+}
 
+TimerFrequency OneShotCalibration::finish() {
+    LocalApic& local_apic = *m_local_apic;
+    std::uint64_t wait = kernel::tsc::ns_to_ticks(k_calibration_ns);
+    std::uint32_t end_count = 0;
+    std::uint64_t end = 0;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        while (kernel::cpu::rdtsc() - m_start_tsc < wait) kernel::cpu::pause();
+        end = sample(local_apic, end_count);
+        if (end_count != 0 || attempt == 1) break;
+        // Ran out while the boot went on (over 4 s at 1 GHz): count again, the short way.
+        local_apic.timer_start(k_full_count);
+        m_start_tsc = sample(local_apic, m_start_count);
+    }
+    local_apic.timer_stop();
     // A count that did not move, or ran out, gives no frequency.
-    if (end_count == 0 || end_count >= start_count) return {};
-    std::uint64_t hz = timer_math::frequency_from(start_count - end_count, end - start, kernel::tsc::frequency().hz);
+    if (end_count == 0 || end_count >= m_start_count) return {};
+    std::uint64_t hz =
+        timer_math::frequency_from(m_start_count - end_count, end - m_start_tsc, kernel::tsc::frequency().hz);
     return {hz, "calibrated against the TSC"};
+}
+
+TimerFrequency calibrate_one_shot(LocalApic& local_apic, std::uint8_t vector) {
+    OneShotCalibration calibration;
+    if (auto known = calibration.begin(local_apic, vector)) return *known;
+    return calibration.finish();
 }
 
 }  // namespace apic

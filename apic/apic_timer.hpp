@@ -4,6 +4,7 @@
 // from the calibrated timer frequency. Kernel only. No periodic mode, ever.
 
 #include <cstdint>
+#include <optional>
 
 #include "apic/local_apic.hpp"
 #include "kernel/timer.hpp"
@@ -54,5 +55,22 @@ struct TimerFrequency {
 };
 constexpr std::uint64_t k_calibration_ns = 500'000;  // 0.5 ms: a 1 GHz timer counts 500 000 in it
 TimerFrequency calibrate_one_shot(LocalApic& local_apic, std::uint8_t vector);
+
+// The same calibration in two halves, so that the boot's other work (PCI bring-up) runs
+// while the timer counts instead of a busy wait: begin starts the count, finish waits out
+// what is left of k_calibration_ns (usually nothing) and reads it. A count that ran out
+// in between (over 4 s at 1 GHz) is measured again the short way.
+class OneShotCalibration {
+public:
+    // Returns the answer at once when there is nothing to count (CPUID 0x15).
+    std::optional<TimerFrequency> begin(LocalApic& local_apic, std::uint8_t vector);
+    TimerFrequency finish();
+
+private:
+    LocalApic* m_local_apic = nullptr;
+    std::uint8_t m_vector = 0;
+    std::uint32_t m_start_count = 0;
+    std::uint64_t m_start_tsc = 0;
+};
 
 }  // namespace apic

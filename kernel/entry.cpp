@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "kernel/acpi.hpp"
+#include "kernel/boot_phases.hpp"
 #include "kernel/console.hpp"
-#include "kernel/cpu.hpp"
 #include "kernel/exit.hpp"
 #include "kernel/gdt.hpp"
 #include "kernel/init.hpp"
@@ -30,6 +30,7 @@ constinit multiboot::BootInfo g_boot_info;
 constinit CommandLine g_command_line;
 std::optional<acpi::Tables> g_acpi_tables;
 std::uint64_t g_boot_ns = 0;
+bool g_verbose = false;
 
 void report_command_line() {
     for (const auto& problem : g_command_line.problems()) println("kernel: command line: {}", problem);
@@ -66,39 +67,54 @@ std::optional<tsc::PmTimer> init_acpi() {
 const CommandLine& command_line() { return g_command_line; }
 const multiboot::BootInfo& boot_info() { return g_boot_info; }
 std::uint64_t boot_duration_ns() { return g_boot_ns; }
+bool verbose() { return g_verbose; }
 const acpi::Tables* acpi_tables() { return g_acpi_tables ? &*g_acpi_tables : nullptr; }
 
 extern "C" const InitCall __kernel_init_start[];
 extern "C" const InitCall __kernel_init_end[];
 
 void run_init_calls() {
-    for (const InitCall* call = __kernel_init_start; call != __kernel_init_end; ++call) call->function();
+    for (const InitCall* call = __kernel_init_start; call != __kernel_init_end; ++call) {
+        call->function();
+        boot_phases::mark(call->name);
+    }
 }
 
 }  // namespace kernel
 
 extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t info_address) {
     using namespace kernel;
+    boot_phases::mark("entry asm");
     console_init();
     gdt::init();
     interrupts::init();
+    boot_phases::mark("cpu tables");
 
     if (auto parsed = multiboot::parse(memory::physical_reader(), magic, info_address, g_boot_info); !parsed) {
         panic("boot: {}", multiboot::to_string(parsed.error()));
     }
+    boot_phases::mark("multiboot");
     memory::init(g_boot_info);
+    boot_phases::mark("memory");
     run_global_constructors();
     g_command_line.parse(g_boot_info.command_line);
     report_command_line();
+    g_verbose = g_command_line.get_bool("verbose").value_or(false);
+    boot_phases::mark("command line");
 
     auto pm_timer = init_acpi();
-    const auto& frequency = tsc::calibrate(pm_timer);
+    boot_phases::mark("acpi");
+    tsc::begin_calibration(pm_timer);
+    boot_phases::mark("tsc");
     run_init_calls();
-    g_boot_ns = tsc::ticks_to_ns(cpu::rdtsc() - boot_tsc_start);
+    const auto& frequency = tsc::finish_calibration();
+    // The last phase's end, so that the phases add up to the boot time.
+    g_boot_ns = tsc::ticks_to_ns(boot_phases::last_mark_tsc() - boot_tsc_start);
 
     println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}", g_boot_info.usable_bytes() >> 20,
             memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000, frequency.hz / 1'000'000 % 1000,
             frequency.source);
+    if (g_command_line.get_bool("boot.phases").value_or(false) || g_verbose) boot_phases::print();
     println("kernel: booted in {} us (first instruction to main)", g_boot_ns / 1000);
     exit(application_main());
 }

@@ -17,6 +17,10 @@ const CommandLine& command_line();
 const multiboot::BootInfo& boot_info();
 // From the kernel's first instruction to the call of main.
 std::uint64_t boot_duration_ns();
+// `verbose` on the command line: the boot prints its details (the APIC lines, the PCI
+// configuration access, BAR assignment and device table). Without it only summaries and
+// warnings: each byte on the serial console is an exit to the hypervisor.
+bool verbose();
 // The ACPI tables found at boot, or nullptr when there are none.
 const acpi::Tables* acpi_tables();
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernel/cpu.hpp"
+#include "kernel/init.hpp"
 
 namespace kernel::tsc {
 namespace {
@@ -98,18 +99,44 @@ std::uint64_t from_cpuid_16() {
     return std::uint64_t{cpu::cpuid(0x16).eax & 0xFFFF} * 1'000'000;
 }
 
-std::uint64_t from_pm_timer(PmTimer timer) {
-    std::uint32_t mask = timer.is_32bit ? 0xFFFFFFFF : 0xFFFFFF;
-    // 1 ms: 3580 ticks, so one tick of read jitter is under 0.03%.
-    constexpr std::uint32_t k_wait = static_cast<std::uint32_t>(k_pm_timer_hz / 1000);
-    std::uint32_t start = cpu::in32(timer.port) & mask;
-    std::uint64_t tsc_start = cpu::rdtsc();
-    std::uint32_t elapsed = 0;
-    for (std::uint64_t spins = 0; elapsed < k_wait; ++spins) {
-        elapsed = ((cpu::in32(timer.port) & mask) - start) & mask;
-        if (spins > 100'000'000) return 0;  // the timer does not tick
+// The PM timer count against the TSC, in two halves: begin_calibration reads both, and
+// finish_calibration reads them again once at least k_pm_wait ticks have gone by, so the
+// boot's work in between (the interrupt controllers) replaces most of the busy wait.
+constexpr std::uint32_t k_pm_wait = static_cast<std::uint32_t>(k_pm_timer_hz / 1000);  // 1 ms: one tick is 0.03%
+
+struct PmCount {
+    PmTimer timer{};
+    std::uint32_t mask = 0;
+    std::uint32_t start = 0;
+    std::uint64_t tsc_start = 0;
+};
+std::optional<PmCount> g_pm_count;
+
+std::uint32_t read_pm(const PmCount& count) { return cpu::in32(count.timer.port) & count.mask; }
+
+bool begin_pm_count(PmTimer timer) {
+    PmCount count{timer, timer.is_32bit ? 0xFFFF'FFFFu : 0xFF'FFFFu, 0, 0};
+    // Start on a tick's edge, so the start carries no fraction of a tick.
+    std::uint32_t first = read_pm(count);
+    std::uint32_t now = first;
+    for (std::uint64_t spins = 0; now == first; ++spins) {
+        if (spins > 1'000'000) return false;  // the timer does not tick
+        now = read_pm(count);
     }
-    std::uint64_t tsc_elapsed = cpu::rdtsc() - tsc_start;
+    count.tsc_start = cpu::rdtsc();
+    count.start = now;
+    g_pm_count = count;
+    return true;
+}
+
+// The count's 24 bits wrap after 4.7 s; the boot's work between the halves takes far less.
+std::uint64_t finish_pm_count(const PmCount& count) {
+    std::uint32_t elapsed = 0;
+    for (std::uint64_t spins = 0; elapsed < k_pm_wait; ++spins) {
+        elapsed = (read_pm(count) - count.start) & count.mask;
+        if (spins > 100'000'000) return 0;  // the timer stopped ticking
+    }
+    std::uint64_t tsc_elapsed = cpu::rdtsc() - count.tsc_start;
     return tsc_elapsed * k_pm_timer_hz / elapsed;
 }
 
@@ -127,9 +154,16 @@ std::uint64_t from_pit() {
     return (cpu::rdtsc() - start) * 100;
 }
 
+void set_frequency(Frequency f) {
+    if (f.hz == 0) f = {1'000'000'000, "a guess (no time source answered)"};
+    g_frequency = f;
+    g_ns_mult = (k_ns_per_second << 32) / f.hz;
+    g_tick_mult = ((f.hz / k_ns_per_second) << 32) + ((f.hz % k_ns_per_second) << 32) / k_ns_per_second;
+}
+
 }  // namespace
 
-Frequency calibrate(std::optional<PmTimer> pm_timer) {
+void begin_calibration(std::optional<PmTimer> pm_timer) {
     struct Method {
         std::uint64_t (*measure)();
         const char* name;
@@ -138,33 +172,35 @@ Frequency calibrate(std::optional<PmTimer> pm_timer) {
                               {from_cpuid, "CPUID 0x40000010"},
                               {from_cpuid_15, "CPUID 0x15"},
                               {from_cpuid_16, "CPUID 0x16"}};
-    Frequency f;
     for (const auto& method : methods) {
-        if ((f.hz = method.measure()) != 0) {
-            f.source = method.name;
-            break;
+        if (std::uint64_t hz = method.measure(); hz != 0) {
+            set_frequency({hz, method.name});
+            return;
         }
     }
-    if (f.hz == 0 && pm_timer) {
-        f.hz = from_pm_timer(*pm_timer);
-        f.source = "ACPI PM timer calibration";
+    if (pm_timer) begin_pm_count(*pm_timer);
+}
+
+const Frequency& finish_calibration() {
+    if (g_frequency.hz != 0) return g_frequency;
+    Frequency f;
+    if (g_pm_count) {
+        f = {finish_pm_count(*g_pm_count), "ACPI PM timer calibration"};
+        g_pm_count.reset();
     }
-    if (f.hz == 0) {
-        f.hz = from_pit();
-        f.source = "PIT calibration";
-    }
-    if (f.hz == 0) {
-        f.hz = 1'000'000'000;
-        f.source = "a guess (no time source answered)";
-    }
-    g_frequency = f;
-    g_ns_mult = (k_ns_per_second << 32) / f.hz;
-    g_tick_mult = ((f.hz / k_ns_per_second) << 32) + ((f.hz % k_ns_per_second) << 32) / k_ns_per_second;
-    return f;
+    if (f.hz == 0) f = {from_pit(), "PIT calibration"};
+    set_frequency(f);
+    return g_frequency;
 }
 
 const Frequency& frequency() { return g_frequency; }
 std::uint64_t ticks_to_ns(std::uint64_t ticks) { return mul_shift32(ticks, g_ns_mult); }
 std::uint64_t ns_to_ticks(std::uint64_t ns) { return mul_shift32(ns, g_tick_mult); }
+
+namespace {
+void finish_calibration_at_boot() { finish_calibration(); }
+}  // namespace
+
+KERNEL_INIT(15, "tsc calibration", finish_calibration_at_boot);
 
 }  // namespace kernel::tsc

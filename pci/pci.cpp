@@ -64,8 +64,9 @@ ConfigSpace& choose_config_space() {
         g_ecam.reset();
         return g_ports;
     }
-    println("pci: configuration space through ECAM at {:#x}, buses {}-{}", region->first_address(), region->start_bus,
-            region->end_bus);
+    if (kernel::verbose())
+        println("pci: configuration space through ECAM at {:#x}, buses {}-{}", region->first_address(),
+                region->start_bus, region->end_bus);
     return ecam;
 }
 
@@ -80,7 +81,7 @@ void assign(ConfigSpace& config) {
                              g_ecam->region().first_address() + g_ecam->region().size()};
     ResourceReport report =
         assign_resources(config, g_devices, {k_memory_window, k_io_window, {reserved.data(), count}});
-    if (report.assigned != 0 || report.failed != 0) {
+    if (kernel::verbose() && (report.assigned != 0 || report.failed != 0)) {
         println("pci: {} BARs assigned here, {} kept from the firmware, {} bridges opened{}", report.assigned,
                 report.kept, report.bridges_opened, report.failed != 0 ? "; some BARs found no room" : "");
     }
@@ -129,7 +130,7 @@ bool comes_before(const Device& a, const Device& b) {
 
 void init_pci() {
     ConfigSpace& config = choose_config_space();
-    if (&config == &g_ports) println("pci: configuration space through ports CF8/CFC");
+    if (&config == &g_ports && kernel::verbose()) println("pci: configuration space through ports CF8/CFC");
     g_config = &config;
     EnumerationReport report = enumerate(config, g_devices);
     // Enumeration goes depth first through bridges; the table reads better in bus order.
@@ -147,7 +148,7 @@ void init_pci() {
     BindReport bound = bind_drivers(config, g_devices.all(), registered_drivers());
     println("pci: {} functions, {} buses{}; {} bound to drivers, {} failed", report.functions, report.buses,
             report.buses_numbered != 0 ? " (some numbered here)" : "", bound.bound, bound.failed);
-    print_table();
+    if (kernel::verbose()) print_table();
 }
 
 KERNEL_INIT(30, "pci", init_pci);

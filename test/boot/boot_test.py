@@ -73,9 +73,16 @@ def hello_exit_status(env):
 
 @case
 def hello_tcg(env):
-    status, out = env.boot("hello", "--accel", "tcg")
+    status, out = env.boot("hello", "--accel", "tcg", "--append", "boot.phases")
     expect(status == 0, f"exit status {status} under TCG", out)
     expect("Hello from the unikernel!" in out, "no greeting", out)
+    # boot.phases: one line per phase, adding up to the boot time (each rounded down).
+    phases = dict((name, int(us)) for name, us in re.findall(r"kernel: boot phase +(.+?) +(\d+) us", out))
+    for name in ("entry asm", "memory", "acpi", "tsc", "apic", "apic timer", "pci"):
+        expect(name in phases, f"no boot phase '{name}'", out)
+    total = int(re.search(r"booted in (\d+) us", out).group(1))
+    expect(total - len(phases) <= sum(phases.values()) <= total,
+           f"boot phases add up to {sum(phases.values())} us, the boot took {total} us", out)
 
 
 @case
@@ -153,8 +160,9 @@ def grub_iso(env):
     expect("Hello from the unikernel!" in out, "no greeting", out)
 
 
-def timer_case(env, *options):
-    status, out = env.boot("timer_check", *options)
+def timer_case(env, *options, append=""):
+    # verbose brings back the APIC's boot lines checked here.
+    status, out = env.boot("timer_check", "--append", f"verbose {append}".strip(), *options)
     expect(status == 0, f"exit status {status}, wanted 0", out)
     expect("timer_check: PASS" in out, "timer_check did not pass", out)
     expect(re.search(r"apic: (x2APIC|xAPIC) id \d+", out), "no local APIC line at boot", out)
@@ -186,7 +194,7 @@ def timer_interrupts_q35(env):
 @case
 def timer_interrupts_one_shot(env):
     # Where the CPU has TSC-deadline mode, the one-shot mode is only used when asked for.
-    out = timer_case(env, "--append", "apic.timer=one-shot")
+    out = timer_case(env, append="apic.timer=one-shot")
     expect("apic: timer one-shot" in out, "apic.timer=one-shot did not choose the one-shot mode", out)
     expect(re.search(r"one-shot at \d+\.\d{3} MHz", out), "no calibrated frequency printed", out)
 
@@ -282,7 +290,9 @@ def idle_cpu(env):
 def devices_case(env, machine, legacy=False, net_bus="", balloon_bus="", options=(), extra=()):
     disable_modern = "on" if legacy else "off"
     # The extra devices go first: bridges must exist before the devices plugged into them.
-    status, out = env.boot("devices", "--machine", machine, "--append", "check=1 expect=2", *options, "--", *extra,
+    # verbose brings back the PCI lines checked here: configuration access, BARs, the table.
+    status, out = env.boot("devices", "--machine", machine, "--append", "check=1 expect=2 verbose", *options, "--",
+                           *extra,
                            "-netdev", "user,id=n0",
                            "-device", f"virtio-net-pci,netdev=n0,disable-modern={disable_modern}{net_bus}",
                            "-device", f"virtio-balloon-pci,disable-modern={disable_modern}{balloon_bus}")
@@ -378,8 +388,8 @@ def devices_plain_qemu(env):
     # SeaBIOS assigns every BAR and the kernel keeps them; plain -kernel, no debug-exit device.
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "serial.log")
-        status, qemu_out = run(["qemu-system-x86_64", "-kernel", env.image("devices"), "-append", "check=1 expect=2",
-                                "-display", "none", "-serial", f"file:{log}", "-netdev", "user,id=n0",
+        status, qemu_out = run(["qemu-system-x86_64", "-kernel", env.image("devices"), "-append",
+                                "check=1 expect=2 verbose", "-display", "none", "-serial", f"file:{log}", "-netdev", "user,id=n0",
                                 "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-balloon-pci"], timeout=120)
         out = open(log, errors="replace").read()
     expect(status == 0, f"QEMU exit status {status}: {qemu_out}", out)

@@ -1,0 +1,48 @@
+#include "kernel/boot_phases.hpp"
+
+#include <array>
+
+#include "kernel/console.hpp"
+#include "kernel/cpu.hpp"
+#include "kernel/tsc.hpp"
+
+extern "C" std::uint64_t boot_tsc_start;
+
+namespace kernel::boot_phases {
+namespace {
+
+struct Mark {
+    const char* name;
+    std::uint64_t tsc;
+};
+
+constinit std::array<Mark, k_max_phases> g_marks{};
+constinit std::size_t g_count = 0;
+constinit std::size_t g_dropped = 0;
+constinit std::uint64_t g_last_tsc = 0;
+
+}  // namespace
+
+void mark(const char* name) {
+    std::uint64_t now = cpu::rdtsc();
+    g_last_tsc = now;
+    if (g_count == g_marks.size()) {
+        ++g_dropped;
+        return;
+    }
+    g_marks[g_count++] = {name, now};
+}
+
+std::uint64_t last_mark_tsc() { return g_last_tsc != 0 ? g_last_tsc : boot_tsc_start; }
+
+void print() {
+    std::uint64_t previous = boot_tsc_start;
+    for (std::size_t i = 0; i < g_count; ++i) {
+        println("kernel: boot phase {:>14} {:>7} us", g_marks[i].name,
+                tsc::ticks_to_ns(g_marks[i].tsc - previous) / 1000);
+        previous = g_marks[i].tsc;
+    }
+    if (g_dropped != 0) println("kernel: boot phases: {} more not recorded", g_dropped);
+}
+
+}  // namespace kernel::boot_phases
