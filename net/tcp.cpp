@@ -4,6 +4,7 @@
 
 #include "net/interface.hpp"
 #include "net/packet_buffer.hpp"
+#include "net/tcp_internal.hpp"
 #include "net/wire/ipv4.hpp"
 #include "runtime/event_loop.hpp"
 
@@ -325,9 +326,7 @@ void TcpLayer::send_cookie_syn_ack(TcpListener& listener, const TcpSegment& syn,
     options.mss = our_mss;
     if (peer.window_scale && m_config.window_scaling) {
         cookie.window_scale = *peer.window_scale;
-        std::uint8_t shift = 0;
-        while (shift < 14 && (m_config.receive_buffer >> shift) > 0xFFFF) ++shift;
-        options.window_scale = shift;
+        options.window_scale = tcp_detail::window_shift_for(m_config.receive_buffer);
     }
     options.sack_permitted = cookie.sack_permitted;
     std::uint32_t iss = m_cookies.encode(tuple, syn.sequence(), cookie, now);

@@ -41,6 +41,21 @@ def run(args, timeout=120):
     return p.returncode, p.stdout
 
 
+def read_until(process, text, timeout=60):
+    """The lines a guest prints until one contains text (or it stops, or timeout passes)."""
+    import time
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if text in line:
+            break
+    return lines
+
+
 class Env:
     def __init__(self, build, source):
         self.build = build
@@ -423,15 +438,7 @@ def net_tap_case(env, *run_options):
         qemu = network.popen([os.path.join(env.source, "tools", "run"), env.image("udp_echo"), "--net",
                               f"tap={network.tap}", "--append", "ip=10.0.0.2/24 gw=10.0.0.1", "--timeout", "100",
                               *run_options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = qemu.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "udp_echo: listening" in line:
-                break
+        lines = read_until(qemu, "udp_echo: listening")
         out = "".join(lines)
         expect(any("udp_echo: listening on 10.0.0.2:7" in l for l in lines), "the guest never listened", out)
         ping = network.run(["ping", "-c", "5", "-i", "0.2", "-W", "2", "10.0.0.2"], check=False)
@@ -499,15 +506,7 @@ def tcp_echo_tap_case(env, *run_options, append="", size=1 << 20, short=1000):
                               f"ip=10.0.0.2/24 gw=10.0.0.1 exit_after={connections} stats_every=20 {append}".strip(),
                               "--timeout", "280", *run_options],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = qemu.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "echo: listening" in line:
-                break
+        lines = read_until(qemu, "echo: listening")
         out = "".join(lines)
         expect(any("echo: listening on 10.0.0.2:7 (TCP)" in l for l in lines), "the guest never listened", out)
         client = os.path.join(env.source, "test", "boot", "tcp_echo_client.py")
@@ -561,15 +560,7 @@ def tcp_echo_user(env):
                              "--forward", f"{port}:7", "--append", "exit_after=1", "--timeout", "100"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = qemu.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "echo: listening" in line:
-                break
+        lines = read_until(qemu, "echo: listening")
         out = "".join(lines)
         expect(any("echo: listening on 10.0.2.15:7" in l for l in lines), "the guest never listened", out)
         data = os.urandom(200000)

@@ -1,0 +1,430 @@
+// What a connection sends and when: segments and their options, the receive window,
+// delayed ACKs, Nagle and silly-window avoidance, RFC 6675 / RFC 6582 loss recovery, and
+// the retransmission, persist, keepalive and state timers. The state machine that calls
+// these is in tcp_connection.cpp.
+#include <algorithm>
+
+#include "net/packet_buffer.hpp"
+#include "net/tcp.hpp"
+#include "net/tcp_connection.hpp"
+#include "net/tcp_internal.hpp"
+
+namespace net {
+
+using namespace tcp_flags;
+using namespace tcp_detail;
+using std::chrono::milliseconds;
+
+// --- sending ---
+
+std::uint32_t TcpConnection::timestamp_now(runtime::Instant now) const {
+    auto ms = std::chrono::duration_cast<milliseconds>(now - m_epoch).count();
+    return static_cast<std::uint32_t>(ms) + m_iss;  // a per-connection offset (RFC 7323 §5.4)
+}
+
+std::uint32_t TcpConnection::receive_window() const { return seq_gt(m_rcv_adv, m_rcv_nxt) ? m_rcv_adv - m_rcv_nxt : 0; }
+
+std::uint16_t TcpConnection::window_field() {
+    std::size_t space = m_recv.allocated() ? m_recv.space() : m_config.receive_buffer;
+    std::uint32_t right = m_rcv_nxt + static_cast<std::uint32_t>(std::min<std::size_t>(space, 0x3FFF'FFFF));
+    // RFC 1122 §4.2.3.3 (receiver SWS avoidance): move the right edge only by a useful amount.
+    std::uint32_t threshold =
+        min32(static_cast<std::uint32_t>(std::min<std::size_t>(m_config.receive_buffer / 2, 0xFFFF'FFFF)), m_mss);
+    if (seq_gt(right, m_rcv_adv) && right - m_rcv_adv < threshold && seq_gt(m_rcv_adv, m_rcv_nxt)) right = m_rcv_adv;
+    if (seq_lt(right, m_rcv_adv)) right = m_rcv_adv;  // never shrink (RFC 9293 §3.8.6.2.2)
+    std::uint32_t window = right - m_rcv_nxt;
+    std::uint32_t field = min32(window >> m_rcv_wscale, 0xFFFF);
+    std::uint32_t advertised = m_rcv_nxt + (field << m_rcv_wscale);
+    if (seq_gt(advertised, m_rcv_adv)) m_rcv_adv = advertised;
+    return static_cast<std::uint16_t>(field);
+}
+
+bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::uint8_t flags, runtime::Instant now,
+                                 bool retransmission) {
+    PacketBuffer* buffer = m_layer.allocate_buffer();
+    if (buffer == nullptr) {
+        // The device's buffers are all in flight: the layer calls output() again shortly
+        // (and the retransmission timer is the backstop).
+        ++m_layer.mutable_stats().no_buffer;
+        if ((flags & k_ack) != 0 && (flags & k_syn) == 0) m_ack_now = true;
+        if ((length > 0 || (flags & (k_syn | k_fin)) != 0) && !m_rto_at) restart_rto(now);
+        m_layer.starved(*this);
+        return false;
+    }
+    TcpOptions options;
+    bool syn = (flags & k_syn) != 0;
+    if (syn) {
+        options.mss = static_cast<std::uint16_t>(m_layer.mtu() - 40);
+        if (m_ws_ok) options.window_scale = m_rcv_wscale;
+        options.sack_permitted = m_sack_ok;
+    }
+    if (m_ts_ok) {
+        options.timestamps = TcpTimestamps{timestamp_now(now), (flags & k_ack) != 0 ? m_ts_recent : 0};
+    }
+    if (m_sack_ok && !syn && (flags & k_ack) != 0 && !m_out_of_order.empty()) {
+        // RFC 2018 §4: the block with the latest segment first, then the others.
+        std::size_t n = 0;
+        if (const SackBlock* latest = m_out_of_order.find(m_last_received.left)) options.sack[n++] = *latest;
+        for (std::size_t i = m_out_of_order.count(); i-- > 0 && n < options.sack.size();) {
+            if (n > 0 && m_out_of_order[i] == options.sack[0]) continue;
+            options.sack[n++] = m_out_of_order[i];
+        }
+        options.sack_count = static_cast<std::uint8_t>(n);
+    }
+    // Everything must fit the MTU: SACK blocks give way first, then payload (and a FIN
+    // that no longer ends the segment waits for the next one).
+    std::size_t room = m_layer.mtu() - 20;
+    while (options.sack_count > 0 && TcpSegment::header_length(options) + length > room) --options.sack_count;
+    std::size_t header = TcpSegment::header_length(options);
+    if (header + length > room) {
+        length = static_cast<std::uint32_t>(room - header);
+        flags = static_cast<std::uint8_t>(flags & ~k_fin);
+    }
+    if (!buffer->resize(header + length)) {
+        release_buffer(buffer);
+        ++m_layer.mutable_stats().no_buffer;
+        return false;
+    }
+    if (length > 0) m_send.copy_out(seq - m_snd_una_data, buffer->bytes().subspan(header, length));
+    std::uint16_t window =
+        syn ? static_cast<std::uint16_t>(std::min<std::size_t>(m_config.receive_buffer, 0xFFFF)) : window_field();
+    if (syn && seq_gt(m_rcv_nxt + window, m_rcv_adv)) m_rcv_adv = m_rcv_nxt + window;
+    bool offload = m_layer.checksum_offload();
+    TcpSegment::emit(buffer->bytes(),
+                     {.source_port = m_tuple.local_port,
+                      .destination_port = m_tuple.remote_port,
+                      .sequence = seq,
+                      .acknowledgment = (flags & k_ack) != 0 ? m_rcv_nxt : 0,
+                      .flags = flags,
+                      .window = window,
+                      .options = options},
+                     m_tuple.local, m_tuple.remote, length, offload);
+    if (offload) {
+        buffer->metadata.needs_checksum = true;
+        buffer->metadata.checksum_start = 14 + 20;  // Ethernet and IPv4 headers come in front
+        buffer->metadata.checksum_offset = 16;
+    }
+    if ((flags & k_ack) != 0) {
+        m_last_ack_sent = m_rcv_nxt;
+        m_delack_at.reset();
+        m_unacked_segments = 0;
+        m_ack_now = false;
+    }
+    std::uint32_t end = seq + length + (syn ? 1 : 0) + ((flags & k_fin) != 0 ? 1 : 0);
+    if (end != seq) {
+        if (seq_gt(end, m_snd_max)) m_snd_max = end;
+        if (!m_rto_at) restart_rto(now);
+        if (retransmission) {
+            ++m_stats.retransmitted_segments;
+            m_rtt_valid = false;  // Karn: no sample across a retransmission
+        } else {
+            m_stats.bytes_sent += length;
+            if (!m_ts_ok && !m_rtt_valid) {
+                m_rtt_valid = true;
+                m_rtt_seq = end;
+                m_rtt_sent_at = now;
+            }
+        }
+    }
+    ++m_stats.segments_sent;
+    return m_layer.transmit(buffer, m_tuple.remote, now);
+}
+
+void TcpConnection::send_syn(runtime::Instant now) {
+    bool again = seq_gt(m_snd_max, m_iss);
+    std::uint8_t flags = m_state == TcpState::SynReceived ? static_cast<std::uint8_t>(k_syn | k_ack) : k_syn;
+    send_segment(m_iss, 0, flags, now, again);
+    m_snd_nxt = m_iss + 1;
+    if (!again) {
+        // Time the handshake (Karn: only if nothing is resent).
+        m_rtt_valid = true;
+        m_rtt_seq = m_iss + 1;
+        m_rtt_sent_at = now;
+    }
+}
+
+void TcpConnection::send_probe(runtime::Instant now) {
+    // An old sequence number with no data: the peer must answer with an ACK carrying its
+    // current window (RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6).
+    send_segment(m_snd_una - 1, 0, k_ack, now);
+}
+
+void TcpConnection::send_challenge_ack(runtime::Instant now) {
+    if (!m_layer.allow_challenge_ack(now)) return;
+    ++m_stats.challenge_acks;
+    send_ack(now);
+}
+
+void TcpConnection::send_reset(runtime::Instant now) {
+    m_layer.send_control(m_tuple, m_snd_nxt, m_rcv_nxt, static_cast<std::uint8_t>(k_rst | k_ack), now);
+}
+
+void TcpConnection::schedule_ack(runtime::Instant now, bool immediately) {
+    // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: at least every second full segment, never later
+    // than the delayed-ACK time.
+    if (immediately || ++m_unacked_segments >= 2) {
+        m_ack_now = true;
+        return;
+    }
+    if (!m_delack_at) m_delack_at = now + m_config.delayed_ack;
+}
+
+std::uint32_t TcpConnection::effective_cwnd() const { return m_cc.cwnd() + m_cwnd_extra; }
+
+bool TcpConnection::is_lost(std::uint32_t seq) const {
+    // RFC 6675 §4 IsLost: more than (DupThresh - 1) * SMSS bytes SACKed above it.
+    return m_sacked.bytes_above(seq) > (k_dup_threshold - 1) * m_mss;
+}
+
+std::uint32_t TcpConnection::pipe() const {
+    // RFC 6675 §4 SetPipe, walking the unSACKed stretches in segment-sized steps.
+    std::uint32_t total = 0;
+    std::uint32_t s = m_snd_una;
+    std::size_t next = 0;
+    while (seq_lt(s, m_snd_max)) {
+        while (next < m_sacked.count() && seq_le(m_sacked[next].right, s)) ++next;
+        if (next < m_sacked.count() && seq_le(m_sacked[next].left, s)) {
+            s = m_sacked[next].right;
+            continue;
+        }
+        std::uint32_t end = s + m_mss;
+        if (next < m_sacked.count() && seq_lt(m_sacked[next].left, end)) end = m_sacked[next].left;
+        if (seq_gt(end, m_snd_max)) end = m_snd_max;
+        std::uint32_t length = end - s;
+        if (!is_lost(s)) total += length;
+        if (seq_lt(s, m_high_rxt)) total += length;
+        s = end;
+    }
+    return total;
+}
+
+bool TcpConnection::send_sack_recovery(runtime::Instant now) {
+    // RFC 6675 §5 step (C): while the pipe leaves room for a segment, NextSeg().
+    bool sent = false;
+    for (int guard = 0; guard < 256; ++guard) {
+        std::uint32_t in_pipe = pipe();
+        if (in_pipe >= m_cc.cwnd() || m_cc.cwnd() - in_pipe < m_mss) break;
+        // (1) the first unSACKed sequence number above HighRxt that IsLost.
+        std::uint32_t s = seq_gt(m_high_rxt, m_snd_una) ? m_high_rxt : m_snd_una;
+        std::optional<std::uint32_t> hole;
+        while (seq_lt(s, m_sacked.highest())) {
+            if (const SackBlock* r = m_sacked.find(s)) {
+                s = r->right;
+                continue;
+            }
+            if (is_lost(s)) hole = s;
+            break;
+        }
+        if (hole) {
+            std::uint32_t end = *hole + m_mss;
+            for (std::size_t i = 0; i < m_sacked.count(); ++i) {
+                if (seq_gt(m_sacked[i].left, *hole) && seq_lt(m_sacked[i].left, end)) end = m_sacked[i].left;
+            }
+            std::uint32_t data_stop = data_end();
+            if (seq_gt(end, data_stop)) end = data_stop;
+            bool fin = m_fin_sent && end == data_stop;
+            std::uint32_t length = end - *hole;
+            if (length == 0 && !fin) break;
+            if (!send_segment(*hole, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true)) break;
+            fin = fin && *hole + length == data_stop;
+            m_high_rxt = *hole + length + (fin ? 1 : 0);
+            sent = true;
+            continue;
+        }
+        // (2) new data, if the receiver's window allows.
+        if (!send_new_data(now, true)) break;
+        sent = true;
+    }
+    return sent;
+}
+
+bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
+    bool sent = false;
+    for (;;) {
+        if (m_sack_ok) {
+            if (const SackBlock* r = m_sacked.find(m_snd_nxt)) {
+                m_snd_nxt = r->right;  // after a timeout: skip what the peer holds
+                continue;
+            }
+        }
+        std::uint32_t window = min32(one_segment ? 0xFFFF'FFFF : effective_cwnd(), m_snd_wnd);
+        std::uint32_t in_flight = m_snd_nxt - m_snd_una;
+        std::uint32_t usable = window > in_flight ? window - in_flight : 0;
+        std::uint32_t end = data_end();
+        std::uint32_t available = seq_lt(m_snd_nxt, end) ? end - m_snd_nxt : 0;
+        std::uint32_t length = min32(min32(available, usable), m_mss);
+        if (m_sack_ok) {
+            for (std::size_t i = 0; i < m_sacked.count(); ++i) {
+                if (seq_gt(m_sacked[i].left, m_snd_nxt)) {
+                    length = min32(length, m_sacked[i].left - m_snd_nxt);
+                    break;
+                }
+            }
+        }
+        bool fin = m_fin_queued && !m_fin_acked && m_snd_nxt + length == end && length == available &&
+                   (m_state == TcpState::FinWait1 || m_state == TcpState::LastAck || m_state == TcpState::Closing);
+        if (length == 0 && !fin) break;
+        bool retransmission = seq_lt(m_snd_nxt, m_snd_max);
+        if (!retransmission && length < m_mss && !fin) {
+            bool window_limited = length < available;
+            // Sender SWS avoidance (RFC 1122 §4.2.3.4) and Nagle (RFC 896).
+            if (window_limited && length < m_max_snd_wnd / 2) break;
+            if (!window_limited && !m_config.nodelay && seq_gt(m_snd_max, m_snd_una)) break;
+        }
+        auto flags = static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0) |
+                                               (length > 0 && m_snd_nxt + length == end ? k_psh : 0));
+        if (!send_segment(m_snd_nxt, length, flags, now, retransmission)) break;
+        fin = fin && m_snd_nxt + length == end;
+        if (fin) m_fin_sent = true;
+        m_snd_nxt += length + (fin ? 1 : 0);
+        sent = true;
+        if (fin || one_segment) break;
+    }
+    return sent;
+}
+
+void TcpConnection::output(runtime::Instant now) {
+    if (!synchronized() || m_state == TcpState::TimeWait) {
+        if (m_ack_now && m_state == TcpState::TimeWait) send_ack(now);
+        return;
+    }
+    if (m_in_recovery && m_sack_ok)
+        send_sack_recovery(now);
+    else
+        send_new_data(now);
+    if (m_ack_now) send_ack(now);
+    // Data waiting and nothing in flight: the window is closed (probe it, RFC 9293
+    // §3.8.6.1) or too small to use (the SWS override, RFC 1122 §4.2.3.4). Either way no
+    // ACK will come to move things on, so the persist timer must run.
+    bool waiting = seq_lt(m_snd_nxt, data_end()) || (m_fin_queued && !m_fin_sent);
+    if (waiting && m_snd_max == m_snd_una && !m_persist_at) {
+        runtime::Duration interval = m_rtt.rto() * (1 << std::min(m_persist_backoff, 6u));
+        m_persist_at = now + std::min<runtime::Duration>(interval, std::chrono::seconds(60));
+    }
+}
+
+void TcpConnection::retry_output(runtime::Instant now) {
+    output_blocked = false;
+    if (synchronized()) output(now);
+}
+
+// --- timers ---
+
+std::optional<runtime::Instant> TcpConnection::next_deadline() const {
+    std::optional<runtime::Instant> next;
+    for (const auto& t : {m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at}) {
+        if (t && (!next || *t < *next)) next = t;
+    }
+    return next;
+}
+
+void TcpConnection::on_timer(runtime::Instant now) {
+    if (m_state_timer_at && *m_state_timer_at <= now) {
+        // TIME-WAIT's 2 MSL, or FIN-WAIT-2 with nobody left to read.
+        m_state_timer_at.reset();
+        enter_closed(std::nullopt, now);
+        return;
+    }
+    if (m_rto_at && *m_rto_at <= now) {
+        on_rto(now);
+        if (m_state == TcpState::Closed) return;
+    }
+    if (m_persist_at && *m_persist_at <= now) on_persist(now);
+    if (m_delack_at && *m_delack_at <= now) {
+        m_delack_at.reset();
+        send_ack(now);
+    }
+    if (m_keepalive_at && *m_keepalive_at <= now) on_keepalive(now);
+}
+
+void TcpConnection::on_rto(runtime::Instant now) {
+    m_rto_at.reset();
+    ++m_stats.timeouts;
+    if (m_state == TcpState::SynSent || m_state == TcpState::SynReceived) {
+        if (++m_retransmissions > m_config.max_syn_retransmissions) {
+            enter_closed(m_passive ? std::nullopt : std::optional(TcpError::TimedOut), now);
+            return;
+        }
+        m_rtt.back_off();
+        send_syn(now);
+        return;
+    }
+    if (m_snd_una == m_snd_max) return;
+    if (++m_retransmissions > m_config.max_retransmissions) {
+        send_reset(now);
+        enter_closed(TcpError::TimedOut, now);
+        return;
+    }
+    // RFC 6298 §5.5-5.7, RFC 5681 §3.1 (4), RFC 6582 §4, RFC 6675 §5.1.
+    m_cc.on_retransmission_timeout(flight_size(), now);
+    m_rtt.back_off();
+    m_in_recovery = false;
+    m_cwnd_extra = 0;
+    m_dupacks = 0;
+    m_recover = m_snd_max;
+    m_high_rxt = m_snd_una;
+    m_sacked.clear();
+    m_rtt_valid = false;
+    m_snd_nxt = m_snd_una;
+    if (!send_new_data(now)) {
+        // A closed window: resend the first segment anyway, as a probe the peer answers.
+        std::uint32_t end = data_end();
+        std::uint32_t length = seq_lt(m_snd_una, end) ? min32(m_mss, end - m_snd_una) : 0;
+        bool fin = m_fin_sent && m_snd_una + length == end;
+        if (send_segment(m_snd_una, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true))
+            m_snd_nxt = m_snd_una + length + (fin && m_snd_una + length == end ? 1 : 0);
+    }
+    if (!m_rto_at) restart_rto(now);
+}
+
+void TcpConnection::on_persist(runtime::Instant now) {
+    m_persist_at.reset();
+    if (m_persist_backoff >= m_config.max_retransmissions) {
+        enter_closed(TcpError::TimedOut, now);
+        return;
+    }
+    ++m_persist_backoff;
+    // RFC 1122 §4.2.3.4: a window open but too small for sender SWS avoidance is used
+    // anyway once this override timeout fires (the retransmission timer takes over).
+    std::uint32_t in_flight = m_snd_nxt - m_snd_una;
+    std::uint32_t usable = m_snd_wnd > in_flight ? m_snd_wnd - in_flight : 0;
+    std::uint32_t end = data_end();
+    if (usable > 0 && seq_lt(m_snd_nxt, end)) {
+        std::uint32_t length = min32(min32(end - m_snd_nxt, usable), m_mss);
+        if (send_segment(m_snd_nxt, length, k_ack, now, seq_lt(m_snd_nxt, m_snd_max))) m_snd_nxt += length;
+        return;
+    }
+    ++m_stats.zero_window_probes;
+    send_probe(now);
+    runtime::Duration interval = m_rtt.rto() * (1 << std::min(m_persist_backoff, 6u));
+    m_persist_at = now + std::min<runtime::Duration>(interval, std::chrono::seconds(60));
+}
+
+void TcpConnection::reset_keepalive(runtime::Instant now) {
+    m_keepalive_sent = 0;
+    if (m_config.keepalive_idle && synchronized() && m_state != TcpState::TimeWait)
+        m_keepalive_at = now + *m_config.keepalive_idle;
+}
+
+void TcpConnection::on_keepalive(runtime::Instant now) {
+    m_keepalive_at.reset();
+    if (!m_config.keepalive_idle || (m_state != TcpState::Established && m_state != TcpState::CloseWait)) return;
+    if (m_keepalive_sent >= m_config.keepalive_probes) {
+        send_reset(now);
+        enter_closed(TcpError::TimedOut, now);
+        return;
+    }
+    ++m_keepalive_sent;
+    send_probe(now);
+    m_keepalive_at = now + m_config.keepalive_interval;
+}
+
+void TcpConnection::set_keepalive(std::optional<runtime::Duration> idle, runtime::Instant now) {
+    m_config.keepalive_idle = idle;
+    if (idle)
+        reset_keepalive(now);
+    else
+        m_keepalive_at.reset();
+}
+
+}  // namespace net
