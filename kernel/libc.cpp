@@ -5,26 +5,22 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernel/string_ops.hpp"
+
 extern "C" {
 
 void* memcpy(void* destination, const void* source, std::size_t count) {
-    void* d = destination;
-    asm volatile("rep movsb" : "+D"(d), "+S"(source), "+c"(count) : : "memory");
+    kernel::string_ops::copy_forward(destination, source, count);
     return destination;
 }
 
 void* memset(void* destination, int value, std::size_t count) {
-    void* d = destination;
-    asm volatile("rep stosb" : "+D"(d), "+c"(count) : "a"(value) : "memory");
+    kernel::string_ops::fill(destination, static_cast<std::uint8_t>(value), count);
     return destination;
 }
 
 void* memmove(void* destination, const void* source, std::size_t count) {
-    auto* d = static_cast<unsigned char*>(destination);
-    const auto* s = static_cast<const unsigned char*>(source);
-    if (d == s || count == 0) return destination;
-    if (d < s || d >= s + count) return memcpy(destination, source, count);
-    for (std::size_t i = count; i > 0; --i) d[i - 1] = s[i - 1];
+    kernel::string_ops::move(destination, source, count);
     return destination;
 }
 
