@@ -246,6 +246,9 @@ public:
     [[nodiscard]] bool checksum_offload() const;
     [[nodiscard]] std::size_t mtu() const;
     [[nodiscard]] bool charge(std::size_t bytes);
+    [[nodiscard]] std::size_t memory_available() const {
+        return m_memory_used < m_config.memory_limit ? m_config.memory_limit - m_memory_used : 0;
+    }
     void uncharge(std::size_t bytes) { m_memory_used -= bytes; }
     [[nodiscard]] bool allow_challenge_ack(runtime::Instant now);
     void deadline_changed(runtime::Instant deadline);

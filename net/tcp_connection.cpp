@@ -62,8 +62,20 @@ bool TcpConnection::synchronized() const {
 
 bool TcpConnection::allocate_buffers() {
     if (m_send.allocated()) return true;
-    std::size_t total = m_config.send_buffer + m_config.receive_buffer;
+    // Smaller buffers rather than none while the layer's memory is short (never below
+    // min_buffer, or below what was configured when that is smaller).
+    std::size_t send = m_config.send_buffer;
+    std::size_t receive = m_config.receive_buffer;
+    std::size_t send_floor = std::min(m_config.send_buffer, m_config.min_buffer);
+    std::size_t receive_floor = std::min(m_config.receive_buffer, m_config.min_buffer);
+    while (send + receive > m_layer.memory_available() && (send > send_floor || receive > receive_floor)) {
+        send = std::max(send / 2, send_floor);
+        receive = std::max(receive / 2, receive_floor);
+    }
+    std::size_t total = send + receive;
     if (!m_layer.charge(total)) return false;
+    m_config.send_buffer = send;
+    m_config.receive_buffer = receive;
     if (!m_send.allocate(m_config.send_buffer) || !m_recv.allocate(m_config.receive_buffer)) {
         m_send.free();
         m_recv.free();

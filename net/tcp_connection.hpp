@@ -56,8 +56,13 @@ enum class TcpError : std::uint8_t {
 const char* to_string(TcpError error);
 
 struct TcpConfig {
-    std::size_t send_buffer = std::size_t{64} * 1024;
-    std::size_t receive_buffer = std::size_t{64} * 1024;
+    // Each connection's buffers. 256 KiB keeps one connection from being limited by its
+    // window at the round-trip times a guest sees under load (window / RTT). When
+    // memory_limit is near, a new connection's buffers are halved until they fit, down to
+    // min_buffer each; below that it is refused.
+    std::size_t send_buffer = std::size_t{256} * 1024;
+    std::size_t receive_buffer = std::size_t{256} * 1024;
+    std::size_t min_buffer = std::size_t{64} * 1024;
     CongestionAlgorithm congestion = CongestionAlgorithm::Cubic;
     bool window_scaling = true;
     bool timestamps = true;

@@ -64,7 +64,8 @@ runtime::Task<void> accept_loop(net::TcpListener& listener, Counters& counters) 
     }
 }
 
-void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters) {
+void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters,
+               const net::NetworkDevice& device) {
     const auto& t = tcp.stats();
     auto states = tcp.state_counts();
     kernel::println(
@@ -80,13 +81,16 @@ void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Count
         "cookies sent, {} accepted, {} rejected, {} accept queue full, {} no buffer",
         t.segments_received, t.segments_sent, t.malformed, t.no_connection, t.resets_sent, t.syn_cookies_sent,
         t.syn_cookies_accepted, t.syn_cookies_rejected, t.accept_queue_full, t.no_buffer);
+    const auto& d = device.stats();
+    kernel::println("echo: device: {} frames in ({} dropped, {} errors), {} out ({} dropped, {} errors)", d.rx_packets,
+                    d.rx_dropped, d.rx_errors, d.tx_packets, d.tx_dropped, d.tx_errors);
 }
 
 runtime::Task<void> stats_loop(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters,
-                               std::uint64_t seconds) {
+                               const net::NetworkDevice& device, std::uint64_t seconds) {
     for (;;) {
         co_await runtime::sleep(std::chrono::seconds(seconds));
-        print_tcp(tcp, listener, counters);
+        print_tcp(tcp, listener, counters, device);
     }
 }
 
@@ -125,7 +129,7 @@ runtime::Task<int> serve() {
     Counters counters;
     auto acceptor = runtime::spawn(accept_loop(listener, counters));
     if (auto every = kernel::command_line().get_u64("stats_every"); every && *every > 0)
-        (void)runtime::spawn(stats_loop(stack.tcp(), listener, counters, *every));
+        (void)runtime::spawn(stats_loop(stack.tcp(), listener, counters, *devices[0].device, *every));
     auto exit_after = kernel::command_line().get_u64("exit_after");
     while (!exit_after || counters.ended < *exit_after) co_await counters.changed.wait();
     listener.close();

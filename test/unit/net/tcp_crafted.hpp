@@ -51,8 +51,15 @@ inline TcpOptions everything(std::uint32_t ts_value) {
 
 // The peer's side of one connection: the numbers it would keep, and helpers that fill the
 // ports (and timestamps, once negotiated) into each crafted segment.
+// The crafted tests' numbers (window fields, window scales) assume 64 KiB buffers.
+inline TcpConfig crafted_config() {
+    TcpConfig c;
+    c.send_buffer = c.receive_buffer = std::size_t{64} * 1024;
+    return c;
+}
+
 struct Fixture : test::TcpPeer {
-    explicit Fixture(const TcpConfig& config = {}) : TcpPeer(config) {}
+    explicit Fixture(const TcpConfig& config = crafted_config()) : TcpPeer(config) {}
 
     TcpListener listener{tcp};
     TcpStream stream;

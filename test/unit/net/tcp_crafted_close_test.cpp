@@ -341,7 +341,7 @@ TEST_CASE("tcp crafted: an ACK above SND.NXT is answered with an ACK and dropped
 }
 
 TEST_CASE("tcp crafted: RFC 5961 §7: challenge ACKs are rate limited", "[tcp][crafted]") {
-    TcpConfig config;
+    TcpConfig config = crafted_config();
     config.challenge_acks_per_second = 2;
     Fixture f(config);
     f.open_passive();
@@ -374,7 +374,7 @@ TEST_CASE("tcp crafted: PAWS drops a segment with an old timestamp", "[tcp][craf
 // --- SYN cookies ---
 
 TEST_CASE("tcp crafted: SYN cookies carry MSS, window scale and SACK to ESTABLISHED", "[tcp][crafted]") {
-    TcpConfig config;
+    TcpConfig config = crafted_config();
     config.syn_queue = 0;
     Fixture f(config);
     REQUIRE(f.listener.listen(test::k_local_port));
@@ -419,7 +419,7 @@ TEST_CASE("tcp crafted: SYN cookies carry MSS, window scale and SACK to ESTABLIS
 }
 
 TEST_CASE("tcp crafted: a forged cookie ACK gets a reset", "[tcp][crafted]") {
-    TcpConfig config;
+    TcpConfig config = crafted_config();
     config.syn_queue = 0;
     Fixture f(config);
     REQUIRE(f.listener.listen(test::k_local_port));
@@ -439,7 +439,7 @@ TEST_CASE("tcp crafted: a forged cookie ACK gets a reset", "[tcp][crafted]") {
 // --- memory and table bounds ---
 
 TEST_CASE("tcp crafted: memory_limit refuses connections cleanly", "[tcp][crafted]") {
-    TcpConfig config;
+    TcpConfig config = crafted_config();
     config.memory_limit = std::size_t{100} * 1024;  // less than one connection's 128 KiB
     Fixture f(config);
     REQUIRE(f.listener.listen(test::k_local_port));
@@ -461,9 +461,31 @@ TEST_CASE("tcp crafted: memory_limit refuses connections cleanly", "[tcp][crafte
     CHECK(f.tcp.connection_count() == 0);
 }
 
+TEST_CASE("tcp crafted: near memory_limit a connection gets smaller buffers, down to min_buffer", "[tcp][crafted]") {
+    TcpConfig config;
+    config.send_buffer = config.receive_buffer = std::size_t{256} * 1024;
+    config.min_buffer = std::size_t{64} * 1024;
+    config.memory_limit = std::size_t{640} * 1024;
+    Fixture f(config);
+    auto first = f.tcp.start_connect(test::k_peer_ip, 9);
+    REQUIRE(first);
+    CHECK(f.tcp.memory_used() == std::size_t{512} * 1024);                       // the full 256 KiB each way
+    CHECK(f.take_one().options.window_scale == std::optional<std::uint8_t>(3));  // 256 KiB needs a shift of 3
+    // 128 KiB left: halved twice, to 64 KiB each way.
+    auto second = f.tcp.start_connect(test::k_peer_ip, 10);
+    REQUIRE(second);
+    CHECK(f.tcp.memory_used() == std::size_t{640} * 1024);
+    CHECK(f.take_one().options.window_scale == std::optional<std::uint8_t>(1));  // sized for its 64 KiB
+    // Nothing left, and min_buffer is the floor: refused.
+    auto third = f.tcp.start_connect(test::k_peer_ip, 11);
+    REQUIRE(!third);
+    CHECK(third.error() == TcpError::NoMemory);
+    CHECK(f.tcp.memory_used() == std::size_t{640} * 1024);
+}
+
 TEST_CASE("tcp crafted: max_connections refuses connections cleanly", "[tcp][crafted]") {
     for (bool cookies : {false, true}) {
-        TcpConfig config;
+        TcpConfig config = crafted_config();
         config.max_connections = 1;
         config.syn_cookies = cookies;
         Fixture f(config);
@@ -489,7 +511,7 @@ TEST_CASE("tcp crafted: max_connections refuses connections cleanly", "[tcp][cra
 }
 
 TEST_CASE("tcp crafted: a flood of 10000 SYNs costs bounded memory", "[tcp][crafted]") {
-    TcpConfig config;
+    TcpConfig config = crafted_config();
     config.syn_queue = 16;
     Fixture f(config);
     REQUIRE(f.listener.listen(test::k_local_port));

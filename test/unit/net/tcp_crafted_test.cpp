@@ -331,7 +331,7 @@ TEST_CASE("tcp crafted: without SACK permitted, no SACK blocks", "[tcp][crafted]
 }
 
 TEST_CASE("tcp crafted: the receive window's edges, zero window and its probes", "[tcp][crafted]") {
-    TcpConfig config;
+    TcpConfig config = crafted_config();
     config.receive_buffer = 4096;
     Fixture f(config);
     f.open_passive();  // no window scale offered: none used
