@@ -16,7 +16,10 @@ struct DeviceCapabilities {
     std::size_t mtu = 1500;            // IP packet size, without the Ethernet header
     bool tx_checksum_offload = false;  // the device can fill in TCP/UDP checksums
     bool rx_checksum_offload = false;  // the device verifies them (metadata says so)
-    std::size_t max_tso_segment = 0;   // largest TSO send, 0 = no TSO
+    // TCP segmentation offload: the largest IPv4 packet (headers included) the device
+    // takes in one frame with metadata.segment_size set, cutting it into segments of that
+    // many payload bytes; 0 = no TSO. Needs tx_checksum_offload.
+    std::size_t max_tso_segment = 0;
 };
 
 struct DeviceStats {
@@ -40,6 +43,9 @@ public:
     // A buffer for a frame to send, with head-room for every header; nullptr when the
     // pool is empty.
     virtual PacketBuffer* allocate_tx_buffer() = 0;
+    // A buffer for a TSO send (room for max_tso_segment bytes and the head-room), nullptr
+    // when none is free or the device has no TSO. Callers fall back to allocate_tx_buffer().
+    virtual PacketBuffer* allocate_tso_buffer() { return nullptr; }
     [[nodiscard]] virtual const DeviceStats& stats() const = 0;
     // Called from the device's interrupt handler when frames arrive: the stack hands in
     // something that only records work (a runtime::Signal's notify).

@@ -179,6 +179,11 @@ void TcpLayer::after_call(TcpConnection& connection) {
 }
 
 PacketBuffer* TcpLayer::allocate_buffer() { return m_interface.allocate_buffer(); }
+PacketBuffer* TcpLayer::allocate_tso_buffer() { return m_interface.device().allocate_tso_buffer(); }
+std::size_t TcpLayer::tso_limit() const {
+    auto c = m_interface.device().capabilities();
+    return c.tx_checksum_offload && c.max_tso_segment > c.mtu ? std::min<std::size_t>(c.max_tso_segment, 0xFFFF) : 0;
+}
 bool TcpLayer::checksum_offload() const { return m_interface.device().capabilities().tx_checksum_offload; }
 std::size_t TcpLayer::mtu() const { return m_interface.device().capabilities().mtu; }
 void TcpLayer::flush() { m_interface.device().flush(); }

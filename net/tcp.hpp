@@ -46,6 +46,7 @@ struct TcpLayerStats {
     std::uint64_t table_full = 0;              // SYNs/connects refused: max_connections
     std::uint64_t no_memory = 0;               // refused: memory_limit or the heap
     std::uint64_t no_buffer = 0;               // segments not sent for want of a packet buffer
+    std::uint64_t tso_sends = 0;               // sends of several segments at once (segments_sent counts each once)
     std::uint64_t challenge_acks_limited = 0;  // RFC 5961 §7
     std::uint64_t connections_opened = 0, connections_closed = 0;
 };
@@ -243,6 +244,11 @@ public:
     // earlier, free it if it is finished.
     void after_call(TcpConnection& connection);
     PacketBuffer* allocate_buffer();
+    // A large buffer for a TSO send, or nullptr (none free, or no TSO).
+    PacketBuffer* allocate_tso_buffer();
+    // The largest IPv4 packet one TSO send may be, 0 when the device has no TSO (or no
+    // checksum offload, which TSO needs).
+    [[nodiscard]] std::size_t tso_limit() const;
     [[nodiscard]] bool checksum_offload() const;
     [[nodiscard]] std::size_t mtu() const;
     [[nodiscard]] bool charge(std::size_t bytes);

@@ -91,6 +91,7 @@ struct TcpConnectionStats {
     std::uint64_t retransmitted_segments = 0, fast_retransmits = 0, timeouts = 0;
     std::uint64_t out_of_order_segments = 0, duplicate_segments = 0, dropped_out_of_order = 0;
     std::uint64_t zero_window_probes = 0, paws_rejected = 0, challenge_acks = 0;
+    std::uint64_t tso_sends = 0;  // sends of several segments at once, cut by the device
 };
 
 class TcpConnection {

@@ -41,7 +41,17 @@ std::uint16_t TcpConnection::window_field() {
 
 bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::uint8_t flags, runtime::Instant now,
                                  bool retransmission) {
-    PacketBuffer* buffer = m_layer.allocate_buffer();
+    // More than one segment's worth goes out as one TSO send when a large buffer is free;
+    // otherwise it is cut to one segment here (the caller sees the length it got).
+    PacketBuffer* buffer = length > m_mss ? m_layer.allocate_tso_buffer() : nullptr;
+    bool tso = buffer != nullptr;
+    if (!tso) {
+        if (length > m_mss) {
+            length = m_mss;
+            flags = static_cast<std::uint8_t>(flags & ~k_fin);  // the FIN no longer ends this segment
+        }
+        buffer = m_layer.allocate_buffer();
+    }
     if (buffer == nullptr) {
         // The device's buffers are all in flight: the layer calls output() again shortly
         // (and the retransmission timer is the backstop).
@@ -71,13 +81,19 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
         }
         options.sack_count = static_cast<std::uint8_t>(n);
     }
-    // Everything must fit the MTU: SACK blocks give way first, then payload (and a FIN
-    // that no longer ends the segment waits for the next one).
+    // Every segment on the wire must fit the MTU: SACK blocks give way first, then payload
+    // (and a FIN that no longer ends the segment waits for the next one). A TSO send is
+    // cut by the device into segments of `per_segment` bytes, each with these headers
+    // (virtio 1.2 §5.1.6.2: gso_size), and as a whole must fit the device's limit.
     std::size_t room = m_layer.mtu() - 20;
-    while (options.sack_count > 0 && TcpSegment::header_length(options) + length > room) --options.sack_count;
+    std::uint32_t first = min32(length, m_mss);
+    while (options.sack_count > 0 && TcpSegment::header_length(options) + first > room) --options.sack_count;
     std::size_t header = TcpSegment::header_length(options);
-    if (header + length > room) {
-        length = static_cast<std::uint32_t>(room - header);
+    auto per_segment = static_cast<std::uint32_t>(std::min<std::size_t>(m_mss, room - header));
+    std::size_t limit = tso ? m_layer.tso_limit() - 20 : room;
+    if (header + length > limit) {
+        length = static_cast<std::uint32_t>(limit - header);
+        if (tso && length > per_segment) length -= length % per_segment;
         flags = static_cast<std::uint8_t>(flags & ~k_fin);
     }
     if (!buffer->resize(header + length)) {
@@ -103,6 +119,11 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
         buffer->metadata.needs_checksum = true;
         buffer->metadata.checksum_start = 14 + 20;  // Ethernet and IPv4 headers come in front
         buffer->metadata.checksum_offset = 16;
+    }
+    if (tso && length > per_segment) {
+        buffer->metadata.segment_size = static_cast<std::uint16_t>(per_segment);
+        ++m_stats.tso_sends;
+        ++m_layer.mutable_stats().tso_sends;
     }
     if ((flags & k_ack) != 0) {
         m_last_ack_sent = m_rcv_nxt;
@@ -252,7 +273,13 @@ bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
         std::uint32_t usable = window > in_flight ? window - in_flight : 0;
         std::uint32_t end = data_end();
         std::uint32_t available = seq_lt(m_snd_nxt, end) ? end - m_snd_nxt : 0;
-        std::uint32_t length = min32(min32(available, usable), m_mss);
+        // With TSO, several whole segments go out in one send, but at most a quarter of the
+        // congestion window (and at least two segments): a whole window in one burst
+        // would overflow short queues on the path (Linux sizes its TSO sends by the
+        // pacing rate for the same reason).
+        std::uint32_t burst = m_layer.tso_limit() > 0 ? std::max(2 * m_mss, effective_cwnd() / 4) : m_mss;
+        std::uint32_t length = min32(min32(available, usable), min32(burst, 0xFFFF));
+        if (length > m_mss && length < available) length -= length % m_mss;
         if (m_sack_ok) {
             for (std::size_t i = 0; i < m_sacked.count(); ++i) {
                 if (seq_gt(m_sacked[i].left, m_snd_nxt)) {

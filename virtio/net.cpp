@@ -1,5 +1,6 @@
 #include "virtio/net.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <new>
@@ -18,8 +19,14 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
                                                                DmaAllocator& dma, Notify notify) {
     auto* device = new (std::nothrow) NetDevice(config, rx, tx, notify);
     if (device == nullptr) return kernel::err(Error::NoMemory);
+    // §5.1.3.1: HOST_TSO4 comes only with CSUM. The large buffers are taken out of the
+    // transmit buffers' number, so that every buffer the stack can hold has a descriptor
+    // waiting for it (a frame never finds the queue full). Without memory for them the
+    // device works on without TSO.
+    bool tso = (config.features & net_feature::k_host_tso4) != 0 && (config.features & net_feature::k_csum) != 0;
+    std::size_t tso_buffers = tso ? std::min(config.tso_buffers, config.tx_buffers / 2) : 0;
     auto rx_memory = DmaBuffer::allocate(dma, config.rx_buffers * k_buffer_size, 4096);
-    auto tx_memory = DmaBuffer::allocate(dma, config.tx_buffers * k_buffer_size, 4096);
+    auto tx_memory = DmaBuffer::allocate(dma, (config.tx_buffers - tso_buffers) * k_buffer_size, 4096);
     if (!rx_memory || !tx_memory) {
         delete device;
         return kernel::err(Error::NoMemory);
@@ -38,6 +45,16 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
     }
     device->m_rx_pool = rx_pool.value();
     device->m_tx_pool = tx_pool.value();
+    if (tso_buffers > 0) {
+        auto tso_memory = DmaBuffer::allocate(dma, tso_buffers * k_tso_buffer_size, 4096);
+        if (tso_memory) {
+            device->m_tso_memory = std::move(tso_memory.value());
+            auto tso_pool =
+                net::BufferPool::create({device->m_tso_memory.cpu(), device->m_tso_memory.size()},
+                                        device->m_tso_memory.device_address(), k_tso_buffer_size, k_tx_headroom);
+            if (tso_pool) device->m_tso_pool = tso_pool.value();
+        }
+    }
     // Transmit completions are reaped when we send; no interrupts wanted for them.
     tx.disable_interrupts();
     device->refill();
@@ -50,6 +67,7 @@ NetDevice::~NetDevice() {
     while (auto token = m_tx.detach_unused()) net::release_buffer(from_token(*token));
     delete m_rx_pool;
     delete m_tx_pool;
+    delete m_tso_pool;
 }
 
 net::DeviceCapabilities NetDevice::capabilities() const {
@@ -57,6 +75,7 @@ net::DeviceCapabilities NetDevice::capabilities() const {
     c.mtu = m_config.mtu;
     c.tx_checksum_offload = (m_config.features & net_feature::k_csum) != 0;
     c.rx_checksum_offload = (m_config.features & net_feature::k_guest_csum) != 0;
+    if (m_tso_pool != nullptr) c.max_tso_segment = k_tso_packet;
     return c;
 }
 
@@ -146,6 +165,21 @@ bool NetDevice::transmit(net::PacketBuffer* frame) {
         header.checksum_start = meta.checksum_start;
         header.checksum_offset = meta.checksum_offset;
     }
+    if (meta.segment_size != 0) {
+        // §5.1.6.2: a TSO send says the segment size and how long the headers are (the
+        // TCP header's data offset, past checksum_start); it needs NEEDS_CSUM.
+        std::size_t tcp = m_config.header_length + meta.checksum_start;
+        if (m_tso_pool == nullptr || header.flags != net_header::k_needs_checksum || tcp + 13 > frame->size()) {
+            ++m_stats.tx_errors;
+            net::release_buffer(frame);
+            return false;
+        }
+        header.gso_type = net_header::k_gso_tcpv4;
+        header.gso_size = meta.segment_size;
+        header.header_length = static_cast<std::uint16_t>(
+            meta.checksum_start + (std::to_integer<unsigned>(frame->data()[tcp + 12]) >> 4) * 4);
+        ++m_driver_stats.tx_tso_frames;
+    }
     std::memcpy(frame->data(), &header, m_config.header_length);
     std::size_t bytes = frame->size() - m_config.header_length;
     Segment readable{frame->device_address(), static_cast<std::uint32_t>(frame->size())};
@@ -169,6 +203,16 @@ void NetDevice::flush() {
         ++m_driver_stats.notifications;
         m_notify(k_tx_queue);
     }
+}
+
+net::PacketBuffer* NetDevice::allocate_tso_buffer() {
+    if (m_tso_pool == nullptr) return nullptr;
+    net::PacketBuffer* buffer = m_tso_pool->allocate();
+    if (buffer == nullptr) {
+        reap_transmitted();
+        buffer = m_tso_pool->allocate();
+    }
+    return buffer;
 }
 
 net::PacketBuffer* NetDevice::allocate_tx_buffer() {

@@ -26,6 +26,7 @@ struct NetConfig {
     std::size_t header_length = 12;  // 10 for a legacy device without MRG_RXBUF
     std::size_t rx_buffers = 256;
     std::size_t tx_buffers = 256;
+    std::size_t tso_buffers = 32;  // large transmit buffers, with HOST_TSO4 only
 };
 
 struct NetStats {
@@ -33,6 +34,7 @@ struct NetStats {
     std::uint64_t rx_bad_length = 0;       // shorter than a header and an Ethernet header
     std::uint64_t rx_multi_buffer = 0;     // a packet spread over buffers: not taken
     std::uint64_t tx_queue_full = 0;
+    std::uint64_t tx_tso_frames = 0;  // frames the device cut into segments
     std::uint64_t notifications = 0;
 };
 
@@ -48,6 +50,9 @@ public:
     static constexpr std::uint16_t k_tx_queue = 1;
     static constexpr std::size_t k_buffer_size = 2048;
     static constexpr std::size_t k_tx_headroom = 128;
+    // A TSO buffer: the head-room, the Ethernet header and the largest IPv4 packet.
+    static constexpr std::size_t k_tso_packet = 65535;
+    static constexpr std::size_t k_tso_buffer_size = k_tx_headroom + 14 + k_tso_packet + 1;
 
     enum class Error { NoMemory, QueueError };
     // The queues must outlive the device; notify(queue) rings the device's doorbell.
@@ -65,6 +70,7 @@ public:
     bool transmit(net::PacketBuffer* frame) override;
     void flush() override;
     net::PacketBuffer* allocate_tx_buffer() override;
+    net::PacketBuffer* allocate_tso_buffer() override;
     const net::DeviceStats& stats() const override { return m_stats; }
     void set_receive_hook(void (*hook)(void*), void* context) override {
         m_receive_hook = hook;
@@ -92,8 +98,10 @@ private:
     Notify m_notify;
     DmaBuffer m_rx_memory;
     DmaBuffer m_tx_memory;
+    DmaBuffer m_tso_memory;
     net::BufferPool* m_rx_pool = nullptr;
     net::BufferPool* m_tx_pool = nullptr;
+    net::BufferPool* m_tso_pool = nullptr;  // with HOST_TSO4 (and CSUM) only
     bool m_link_up = true;
     void (*m_receive_hook)(void*) = nullptr;
     void* m_receive_context = nullptr;

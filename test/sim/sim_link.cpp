@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "net/tcp_segmentation.hpp"
+
 namespace sim {
 
 const char* to_string(Direction d) { return d == Direction::AToB ? "a->b" : "b->a"; }
@@ -78,10 +80,30 @@ net::PacketBuffer* SimEndpoint::receive() {
     return frame;
 }
 
+void SimEndpoint::enable_offloads(std::size_t tso_buffers) {
+    m_capabilities.tx_checksum_offload = true;
+    m_capabilities.max_tso_segment = k_tso_packet;
+    m_scratch.resize(k_buffer_size);
+    if (tso_buffers == 0) return;
+    std::size_t size = k_headroom + 14 + k_tso_packet + 1;
+    m_tso_memory.resize(tso_buffers * size);
+    auto pool = net::BufferPool::create(m_tso_memory, 0x8000'0000, size, k_headroom);
+    if (!pool) throw test::FatalError("SimEndpoint: cannot make its TSO buffer pool");
+    m_tso_pool.reset(pool.value());
+}
+
+net::PacketBuffer* SimEndpoint::allocate_tso_buffer() { return m_tso_pool ? m_tso_pool->allocate() : nullptr; }
+
 bool SimEndpoint::transmit(net::PacketBuffer* frame) {
-    // An Ethernet header and an MTU's worth of payload; a real NIC refuses more.
+    // An Ethernet header and an MTU's worth of payload (or a TSO send's worth, when
+    // offered and asked for); a real NIC refuses more.
     constexpr std::size_t k_ethernet_header = 14;
-    if (frame->size() > capabilities().mtu + k_ethernet_header) {
+    std::size_t largest = frame->metadata.segment_size != 0 && m_capabilities.max_tso_segment != 0
+                              ? m_capabilities.max_tso_segment
+                              : capabilities().mtu;
+    bool offload_refused =
+        (frame->metadata.needs_checksum || frame->metadata.segment_size != 0) && !m_capabilities.tx_checksum_offload;
+    if (frame->size() > largest + k_ethernet_header || offload_refused) {
         ++m_stats.tx_errors;
         net::release_buffer(frame);
         return false;
@@ -110,7 +132,24 @@ void SimEndpoint::flush() {
         m_stats.tx_bytes += frame->size();
         // The link keeps its own copy, so the buffer is free again at once (as if the
         // device had copied it out).
-        m_link.send(m_outgoing, frame->bytes());
+        const net::PacketMetadata& meta = frame->metadata;
+        if (meta.segment_size != 0) {
+            auto pieces = net::segment_tcp4(frame->bytes(), meta.segment_size, m_scratch,
+                                            [&](std::span<const std::byte> piece) { m_link.send(m_outgoing, piece); });
+            if (pieces) {
+                ++m_tso_sends;
+                m_tso_frames += *pieces;
+            } else {
+                ++m_stats.tx_errors;
+            }
+        } else if (meta.needs_checksum) {
+            if (net::complete_checksum(frame->bytes(), meta.checksum_start, meta.checksum_offset))
+                m_link.send(m_outgoing, frame->bytes());
+            else
+                ++m_stats.tx_errors;
+        } else {
+            m_link.send(m_outgoing, frame->bytes());
+        }
         net::release_buffer(frame);
     }
     m_tx_tail = nullptr;

@@ -134,12 +134,24 @@ public:
     ~SimEndpoint();
 
     [[nodiscard]] net::MacAddress mac() const override { return m_mac; }
-    [[nodiscard]] net::DeviceCapabilities capabilities() const override { return {}; }
+    [[nodiscard]] net::DeviceCapabilities capabilities() const override { return m_capabilities; }
     [[nodiscard]] bool link_up() const override { return true; }
     net::PacketBuffer* receive() override;
     bool transmit(net::PacketBuffer* frame) override;
     void flush() override;
     net::PacketBuffer* allocate_tx_buffer() override;
+    net::PacketBuffer* allocate_tso_buffer() override;
+
+    // Offers checksum offload and TCP segmentation offload as a NIC would: frames that ask
+    // for them are completed and cut (net/tcp_segmentation.hpp) on their way to the link.
+    // TSO sends use a few large buffers of their own (k_tso_buffers by default; with 0, TSO
+    // is offered but no large buffer is ever free, as when a NIC's are all in flight).
+    static constexpr std::size_t k_tso_buffers = 8;
+    static constexpr std::size_t k_tso_packet = 65535;
+    void enable_offloads(std::size_t tso_buffers = k_tso_buffers);
+    // TSO sends the endpoint cut, and the frames it made of them.
+    [[nodiscard]] std::uint64_t tso_sends() const { return m_tso_sends; }
+    [[nodiscard]] std::uint64_t tso_frames() const { return m_tso_frames; }
     [[nodiscard]] const net::DeviceStats& stats() const override { return m_stats; }
     void set_receive_hook(void (*hook)(void* context), void* context) override;
 
@@ -157,6 +169,12 @@ private:
     net::MacAddress m_mac;
     std::vector<std::byte> m_memory;
     std::unique_ptr<net::BufferPool> m_pool;
+    net::DeviceCapabilities m_capabilities;
+    std::vector<std::byte> m_tso_memory;
+    std::unique_ptr<net::BufferPool> m_tso_pool;
+    std::vector<std::byte> m_scratch;
+    std::uint64_t m_tso_sends = 0;
+    std::uint64_t m_tso_frames = 0;
     net::PacketBuffer* m_rx_head = nullptr;  // intrusive FIFOs through PacketBuffer::next
     net::PacketBuffer* m_rx_tail = nullptr;
     std::size_t m_rx_count = 0;

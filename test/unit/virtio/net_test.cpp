@@ -22,8 +22,11 @@ struct Rig {
     NetDevice* device = nullptr;
 
     explicit Rig(std::uint64_t features = net_feature::k_csum | net_feature::k_guest_csum) {
-        NetConfig config{
-            .mac = net::MacAddress{{0x52, 0x54, 0, 1, 2, 3}}, .features = features, .rx_buffers = 32, .tx_buffers = 32};
+        NetConfig config{.mac = net::MacAddress{{0x52, 0x54, 0, 1, 2, 3}},
+                         .features = features,
+                         .rx_buffers = 32,
+                         .tx_buffers = 32,
+                         .tso_buffers = 2};
         device = NetDevice::create(
                      config, rx, tx, dma,
                      {[](void* self, std::uint16_t q) { static_cast<Rig*>(self)->doorbells.push_back(q); }, this})
@@ -131,6 +134,51 @@ TEST_CASE("virtio-net: frames go out with the header in the head-room, one doorb
     // Completed buffers come back to the pool when the driver next needs one.
     rig.device->reap_transmitted();
     CHECK(rig.device->stats().tx_packets == 5);
+}
+
+TEST_CASE("virtio-net: with HOST_TSO4 a large send carries gso_type, gso_size and the header length") {
+    Rig rig(net_feature::k_csum | net_feature::k_host_tso4);
+    CHECK(rig.device->capabilities().max_tso_segment == NetDevice::k_tso_packet);
+    net::PacketBuffer* b = rig.device->allocate_tso_buffer();
+    REQUIRE(b != nullptr);
+    REQUIRE(b->resize(14 + 20 + 32 + 10000));
+    std::memset(b->data(), 0, b->size());
+    b->data()[14 + 20 + 12] = std::byte{8 << 4};  // TCP data offset: 32 bytes
+    b->metadata = {.needs_checksum = true, .checksum_start = 34, .checksum_offset = 16, .segment_size = 1448};
+    REQUIRE(rig.device->transmit(b));
+    rig.device->flush();
+    auto chains = rig.tx_device.pop_all();
+    REQUIRE(chains.size() == 1);
+    const auto& segment = chains[0].segments.at(0);
+    CHECK(segment.length == sizeof(NetHeader) + 14 + 20 + 32 + 10000);
+    NetHeader header;
+    std::memcpy(&header, rig.dma.translate(segment.address, segment.length), sizeof header);
+    CHECK(header.flags == net_header::k_needs_checksum);
+    CHECK(header.gso_type == net_header::k_gso_tcpv4);
+    CHECK(header.gso_size == 1448);
+    CHECK(header.header_length == 14 + 20 + 32);
+    CHECK(rig.device->driver_stats().tx_tso_frames == 1);
+    rig.tx_device.complete(chains[0], 0);
+    // The two large buffers come back once the device is done with them.
+    net::PacketBuffer* x = rig.device->allocate_tso_buffer();
+    net::PacketBuffer* y = rig.device->allocate_tso_buffer();
+    CHECK(x != nullptr);
+    CHECK(y != nullptr);
+    CHECK(rig.device->allocate_tso_buffer() == nullptr);
+    net::release_buffer(x);
+    net::release_buffer(y);
+}
+
+TEST_CASE("virtio-net: without HOST_TSO4 there are no large buffers, and a TSO send is refused") {
+    Rig rig;  // CSUM only
+    CHECK(rig.device->capabilities().max_tso_segment == 0);
+    CHECK(rig.device->allocate_tso_buffer() == nullptr);
+    net::PacketBuffer* b = rig.device->allocate_tx_buffer();
+    REQUIRE(b->resize(100));
+    b->metadata = {.needs_checksum = true, .checksum_start = 34, .checksum_offset = 16, .segment_size = 1448};
+    CHECK(!rig.device->transmit(b));
+    CHECK(rig.device->stats().tx_errors == 1);
+    CHECK(rig.tx_device.pop_all().empty());
 }
 
 TEST_CASE("virtio-net: a full transmit queue drops and counts; nothing leaks") {
