@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "kernel/boot_phases.hpp"
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
 #include "kernel/gdt.hpp"
@@ -138,7 +139,9 @@ void init_paging(const multiboot::BootInfo& boot_info) {
 
 void init(const multiboot::BootInfo& boot_info) {
     init_frames(boot_info);
+    boot_phases::mark("memory: frames");
     init_paging(boot_info);
+    boot_phases::mark("memory: paging");
     if (auto chunk = g_chunk_source.grow(k_heap_chunk); !chunk.empty()) g_heap.add_memory(chunk);
 }
 

@@ -42,10 +42,11 @@ struct TcpLayerStats {
     std::uint64_t resets_sent = 0;    // to segments for no connection, and aborts
     std::uint64_t no_connection = 0;  // segments for a closed port
     std::uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0, syn_cookies_rejected = 0;
-    std::uint64_t accept_queue_full = 0;       // SYNs dropped: nobody accepts fast enough
-    std::uint64_t table_full = 0;              // SYNs/connects refused: max_connections
-    std::uint64_t no_memory = 0;               // refused: memory_limit or the heap
-    std::uint64_t no_buffer = 0;               // segments not sent for want of a packet buffer
+    std::uint64_t accept_queue_full = 0;  // SYNs dropped: nobody accepts fast enough
+    std::uint64_t table_full = 0;         // SYNs/connects refused: max_connections
+    std::uint64_t no_memory = 0;          // refused: memory_limit or the heap
+    std::uint64_t no_buffer = 0;          // segments not sent for want of a packet buffer
+    std::uint64_t retransmitted_segments = 0, fast_retransmits = 0, timeouts = 0, tail_loss_probes = 0;
     std::uint64_t tso_sends = 0;               // sends of several segments at once (segments_sent counts each once)
     std::uint64_t challenge_acks_limited = 0;  // RFC 5961 §7
     std::uint64_t connections_opened = 0, connections_closed = 0;

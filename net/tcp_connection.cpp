@@ -377,6 +377,8 @@ bool TcpConnection::process_ack(const TcpSegment& seg, runtime::Instant now) {
             m_rto_at.reset();
         else
             restart_rto(now);  // RFC 6298 §5.3
+        m_tlp_sent = false;
+        arm_tail_loss_probe(now);
         if (m_fin_acked) on_fin_acked(now);
         if (m_state == TcpState::Closed) return false;
         notify_writable();
@@ -422,7 +424,9 @@ void TcpConnection::on_duplicate_ack(runtime::Instant now) {
 
 void TcpConnection::enter_recovery(runtime::Instant now) {
     ++m_stats.fast_retransmits;
+    ++m_layer.mutable_stats().fast_retransmits;
     m_in_recovery = true;
+    m_tlp_at.reset();
     m_recover = m_snd_max;
     m_cc.on_congestion_event(m_sack_ok ? pipe() : flight_size(), now);
     m_rtt_valid = false;

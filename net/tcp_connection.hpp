@@ -67,6 +67,10 @@ struct TcpConfig {
     bool window_scaling = true;
     bool timestamps = true;
     bool sack = true;
+    // RFC 8985 §7 tail loss probe (with SACK only): when no ACK comes for two round trips,
+    // one segment goes out to draw SACK feedback, so that a lost tail is repaired by fast
+    // recovery instead of waiting for the retransmission timeout (at least 1 s).
+    bool tail_loss_probe = true;
     bool nodelay = false;                                             // Nagle's algorithm off
     runtime::Duration msl = std::chrono::seconds(120);                // TIME-WAIT lasts 2*MSL
     runtime::Duration delayed_ack = std::chrono::milliseconds(40);    // RFC 9293 §3.8.6.3: < 0.5 s
@@ -92,6 +96,7 @@ struct TcpConnectionStats {
     std::uint64_t out_of_order_segments = 0, duplicate_segments = 0, dropped_out_of_order = 0;
     std::uint64_t zero_window_probes = 0, paws_rejected = 0, challenge_acks = 0;
     std::uint64_t tso_sends = 0;  // sends of several segments at once, cut by the device
+    std::uint64_t tail_loss_probes = 0;
 };
 
 class TcpConnection {
@@ -224,6 +229,8 @@ private:
     void restart_rto(runtime::Instant now) { m_rto_at = now + m_rtt.rto(); }
     void on_rto(runtime::Instant now);
     void on_persist(runtime::Instant now);
+    void arm_tail_loss_probe(runtime::Instant now);
+    void on_tail_loss_probe(runtime::Instant now);
     void on_keepalive(runtime::Instant now);
     void reset_keepalive(runtime::Instant now);
     void notify_readable();
@@ -275,6 +282,8 @@ private:
     bool m_rtt_valid = false;
 
     std::optional<runtime::Instant> m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at;
+    std::optional<runtime::Instant> m_tlp_at;
+    bool m_tlp_sent = false;  // one probe per tail, until an ACK moves SND.UNA
     unsigned m_retransmissions = 0;
     unsigned m_persist_backoff = 0;
     unsigned m_keepalive_sent = 0;

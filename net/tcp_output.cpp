@@ -137,6 +137,7 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
         if (!m_rto_at) restart_rto(now);
         if (retransmission) {
             ++m_stats.retransmitted_segments;
+            ++m_layer.mutable_stats().retransmitted_segments;
             m_rtt_valid = false;  // Karn: no sample across a retransmission
         } else {
             m_stats.bytes_sent += length;
@@ -307,6 +308,7 @@ bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
         sent = true;
         if (fin || one_segment) break;
     }
+    if (sent && !m_tlp_at) arm_tail_loss_probe(now);
     return sent;
 }
 
@@ -339,7 +341,7 @@ void TcpConnection::retry_output(runtime::Instant now) {
 
 std::optional<runtime::Instant> TcpConnection::next_deadline() const {
     std::optional<runtime::Instant> next;
-    for (const auto& t : {m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at}) {
+    for (const auto& t : {m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at, m_tlp_at}) {
         if (t && (!next || *t < *next)) next = t;
     }
     return next;
@@ -356,6 +358,7 @@ void TcpConnection::on_timer(runtime::Instant now) {
         on_rto(now);
         if (m_state == TcpState::Closed) return;
     }
+    if (m_tlp_at && *m_tlp_at <= now) on_tail_loss_probe(now);
     if (m_persist_at && *m_persist_at <= now) on_persist(now);
     if (m_delack_at && *m_delack_at <= now) {
         m_delack_at.reset();
@@ -364,9 +367,41 @@ void TcpConnection::on_timer(runtime::Instant now) {
     if (m_keepalive_at && *m_keepalive_at <= now) on_keepalive(now);
 }
 
+// RFC 8985 §7.2: PTO = 2 SRTT (plus the peer's worst delayed ACK when only one segment is
+// out), not below 10 ms, and only when it comes before the retransmission timeout.
+void TcpConnection::arm_tail_loss_probe(runtime::Instant now) {
+    m_tlp_at.reset();
+    auto srtt = m_rtt.srtt();
+    if (!m_config.tail_loss_probe || !m_sack_ok || m_tlp_sent || m_in_recovery || !srtt ||
+        m_state != TcpState::Established || m_snd_una == m_snd_max)
+        return;
+    runtime::Duration pto = std::max<runtime::Duration>(2 * *srtt, std::chrono::milliseconds(10));
+    if (flight_size() <= m_mss) pto += std::chrono::milliseconds(200);  // WCDelAckT
+    if (m_rto_at && now + pto >= *m_rto_at) return;
+    m_tlp_at = now + pto;
+}
+
+// RFC 8985 §7.3: new data if the window allows, else the last segment sent again.
+void TcpConnection::on_tail_loss_probe(runtime::Instant now) {
+    m_tlp_at.reset();
+    if (m_in_recovery || m_snd_una == m_snd_max || m_state != TcpState::Established) return;
+    m_tlp_sent = true;
+    ++m_stats.tail_loss_probes;
+    ++m_layer.mutable_stats().tail_loss_probes;
+    if (!send_new_data(now, true)) {
+        std::uint32_t end = seq_lt(data_end(), m_snd_max) ? data_end() : m_snd_max;
+        if (!seq_lt(m_snd_una, end)) return;
+        std::uint32_t length = min32(m_mss, end - m_snd_una);
+        (void)send_segment(end - length, length, k_ack, now, true);
+    }
+    restart_rto(now);
+}
+
 void TcpConnection::on_rto(runtime::Instant now) {
     m_rto_at.reset();
+    m_tlp_at.reset();
     ++m_stats.timeouts;
+    ++m_layer.mutable_stats().timeouts;
     if (m_state == TcpState::SynSent || m_state == TcpState::SynReceived) {
         if (++m_retransmissions > m_config.max_syn_retransmissions) {
             enter_closed(m_passive ? std::nullopt : std::optional(TcpError::TimedOut), now);

@@ -37,7 +37,12 @@ void store_release(T& field, T value) {
 // from them, which release and acquire cannot do. Clang makes it MFENCE on x86-64 (even
 // with -mno-sse2); the KVM of our development hosts runs that in ring 0 (checked with a
 // test image, unlike the SSE arithmetic docs/kvm-on-this-host.md warns about).
-void full_fence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+// A platform may add to it (set_ring_fence).
+RingFence g_ring_fence = nullptr;
+void full_fence() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (g_ring_fence != nullptr) g_ring_fence();
+}
 
 // a is at or after b, in 16-bit ring arithmetic.
 bool at_or_after(std::uint16_t a, std::uint16_t b) { return static_cast<std::uint16_t>(a - b) < 0x8000; }
@@ -48,6 +53,8 @@ T* at(const DmaBuffer& buffer, std::size_t offset) {
 }
 
 }  // namespace
+
+void set_ring_fence(RingFence fence) { g_ring_fence = fence; }
 
 const char* to_string(QueueError error) {
     switch (error) {

@@ -36,6 +36,15 @@
 
 namespace virtio {
 
+// The store-load barrier of the notification protocol (§2.7.13.3, §2.7.13.4): a ring index
+// written, then the other side's event index read. It is always a CPU fence; a platform
+// whose device emulation needs more adds its own here. The kernel does under QEMU's TCG,
+// which (before QEMU 8.1) drops guest fences when it runs one vCPU although its device
+// emulation runs in other host threads: a notification or an interrupt was then lost now
+// and then, and a queue stalled for good (virtio/pci_driver.cpp).
+using RingFence = void (*)();
+void set_ring_fence(RingFence fence);
+
 enum class QueueError {
     // create()
     BadSize,      // not a power of two in 1..32768 (§2.7)

@@ -94,6 +94,62 @@ TEST_CASE("tcp crafted: retransmission timeout values and back-off (RFC 6298)", 
     CHECK(n.error() == TcpError::TimedOut);
 }
 
+TEST_CASE("tcp crafted: a tail loss probe resends the last segment after two round trips (RFC 8985)",
+          "[tcp][crafted]") {
+    Fixture f;
+    TcpOptions offer = mss_only();
+    offer.sack_permitted = true;
+    f.open_passive(offer);
+    const TcpRttEstimator& rtt = f.stream.connection().rtt();
+    REQUIRE(f.stream.try_write(bytes(100, 1)));
+    (void)f.take();
+    f.advance(200ms);
+    f.ack(f.snd + 100);  // an RTT sample
+    f.snd += 100;
+    REQUIRE(rtt.srtt());
+    runtime::Duration pto = std::max<runtime::Duration>(2 * *rtt.srtt(), 10ms);
+
+    // Four segments, no ACK: after the PTO the last goes out again, once.
+    std::uint32_t mss = f.stream.connection().send_mss();
+    auto payload = bytes(4 * mss, 2);
+    REQUIRE(f.stream.try_write(payload).value() == payload.size());
+    CHECK(f.take().size() == 4);
+    runtime::Instant sent = f.now();
+    auto at = f.run_next_timer();
+    REQUIRE(at);
+    CHECK(*at - sent == pto);
+    SentSegment probe = f.take_one();
+    CHECK(probe.seq == f.snd + 3 * mss);
+    CHECK(probe.payload.size() == mss);
+    CHECK(f.stream.connection().stats().tail_loss_probes == 1);
+    // The answer to the probe SACKs all but the first segment: that one is the hole, and
+    // fast recovery (RFC 6675) resends it at once instead of after the retransmission
+    // timeout.
+    f.inject({.seq = f.rcv, .ack = f.snd, .flags = k_ack, .window = 65535, .options = [&] {
+                  TcpOptions o;
+                  o.sack[0] = SackBlock{f.snd + mss, f.snd + 4 * mss};
+                  o.sack_count = 1;
+                  return o;
+              }()});
+    SentSegment repair = f.take_one();
+    CHECK(repair.seq == f.snd);
+    CHECK(repair.payload.size() == mss);
+    CHECK(f.stream.connection().stats().fast_retransmits == 1);
+    CHECK(f.stream.connection().stats().timeouts == 0);
+}
+
+TEST_CASE("tcp crafted: without SACK there is no tail loss probe", "[tcp][crafted]") {
+    Fixture g;
+    g.open_passive();
+    REQUIRE(g.stream.try_write(bytes(100, 3)));
+    (void)g.take();
+    runtime::Instant start = g.now();
+    auto rto = g.run_next_timer();
+    REQUIRE(rto);
+    CHECK(*rto - start == 1s);
+    CHECK(g.stream.connection().stats().tail_loss_probes == 0);
+}
+
 TEST_CASE("tcp crafted: Karn: no RTT sample from a retransmitted segment, back-off ends", "[tcp][crafted]") {
     Fixture f;
     f.open_passive();
