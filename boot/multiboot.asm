@@ -88,11 +88,26 @@ _start32:
     jz .no_long_mode
     mov ebx, edx                    ; keep NX (bit 20) for EFER below
 
-    ; Early tables: identity map the first 4 GiB with 2 MiB pages. kernel/paging.cpp
-    ; replaces them with fine-grained tables as soon as C++ runs.
+    ; Early tables: identity map the first 4 GiB, with four 1 GiB pages when the CPU has
+    ; them, else with 2 MiB pages. kernel/memory.cpp replaces them with fine-grained
+    ; tables as soon as C++ runs. (Where every instruction is emulated, the 2048-entry
+    ; loop below was a fifth of the boot.)
     mov eax, boot_pdpt
     or eax, 3                       ; present | writable
     mov [boot_pml4], eax
+    test ebx, 1 << 26               ; Page1GB
+    jz .small_pages
+    xor ecx, ecx
+.fill_pdpt_1g:
+    mov eax, ecx
+    shl eax, 30
+    or eax, 0x83                    ; present | writable | 1 GiB page
+    mov [boot_pdpt + ecx * 8], eax
+    inc ecx
+    cmp ecx, 4
+    jne .fill_pdpt_1g
+    jmp .tables_done
+.small_pages:
     xor ecx, ecx
 .fill_pdpt:
     mov eax, ecx
@@ -112,6 +127,7 @@ _start32:
     inc ecx
     cmp ecx, 4 * 512
     jne .fill_pd
+.tables_done:
 
     mov eax, boot_pml4
     mov cr3, eax

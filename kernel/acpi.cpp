@@ -17,7 +17,7 @@ std::optional<std::uint64_t> scan_for_rsdp(const PhysicalReader& memory, std::ui
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(k_chunk, end - base));
         if (!memory.read(base, std::span(chunk.data(), n))) continue;
         for (std::size_t offset = 0; offset + 20 <= n; offset += 16) {
-            if (std::memcmp(chunk.data() + offset, "RSD PTR ", 8) != 0) continue;
+            if (chunk[offset] != std::byte{'R'} || std::memcmp(chunk.data() + offset, "RSD PTR ", 8) != 0) continue;
             std::uint64_t address = base + offset;
             auto candidate = memory.read_object<Rsdp>(address);
             if (!candidate || !checksum_ok(memory, address, 20)) continue;
@@ -161,7 +161,9 @@ Result<SleepType, Error> find_s5(const PhysicalReader& memory, std::uint64_t dsd
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(k_window, end - base));
         if (!memory.read(base, std::as_writable_bytes(std::span(window.data(), n)))) break;
         for (std::size_t i = 1; i + 4 < n; ++i) {
-            if (std::memcmp(&window[i], "_S5_", 4) != 0) continue;
+            // The first byte alone rules out almost every position: where every instruction
+            // is emulated (docs/kvm-on-this-host.md), a call per byte cost tens of ms.
+            if (window[i] != '_' || std::memcmp(&window[i], "_S5_", 4) != 0) continue;
             bool named = window[i - 1] == 0x08 || (i >= 2 && window[i - 1] == '\\' && window[i - 2] == 0x08);
             std::size_t p = i + 4;
             if (!named || p + 2 >= n || window[p] != 0x12) continue;

@@ -53,11 +53,7 @@ std::optional<tsc::PmTimer> init_acpi() {
         println("kernel: ACPI: {}", acpi::to_string(fadt.error()));
         return std::nullopt;
     }
-    if (auto s5 = acpi::find_s5(memory::physical_reader(), fadt->dsdt)) {
-        set_acpi_power_off({fadt->pm1a_control, fadt->pm1b_control, s5->a, s5->b});
-    } else {
-        println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(s5.error()));
-    }
+    set_acpi_power_off({fadt->pm1a_control, fadt->pm1b_control, fadt->dsdt});
     if (fadt->pm_timer == 0) return std::nullopt;
     return tsc::PmTimer{fadt->pm_timer, fadt->pm_timer_32bit};
 }

@@ -1,7 +1,9 @@
 #include "kernel/exit.hpp"
 
+#include "kernel/acpi.hpp"
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
+#include "kernel/memory.hpp"
 #include "kernel/power.hpp"
 
 namespace kernel {
@@ -23,13 +25,19 @@ void exit(int code) {
     println("kernel: exit status {}", code);
     cpu::out8(k_debug_exit_port, static_cast<std::uint8_t>(code + 1));
     if (g_power_off.pm1a_control != 0) {
-        cpu::out16(g_power_off.pm1a_control,
-                   static_cast<std::uint16_t>((g_power_off.sleep_type_a << k_sleep_type_shift) | k_sleep_enable));
-        if (g_power_off.pm1b_control != 0) {
-            cpu::out16(g_power_off.pm1b_control,
-                       static_cast<std::uint16_t>((g_power_off.sleep_type_b << k_sleep_type_shift) | k_sleep_enable));
+        // Still here: no debug-exit device. ACPI soft-off (ACPI 6.5 §7.4.2, §4.8.3.2.1).
+        auto s5 = acpi::find_s5(memory::physical_reader(), g_power_off.dsdt);
+        if (!s5) {
+            println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(s5.error()));
+        } else {
+            cpu::out16(g_power_off.pm1a_control,
+                       static_cast<std::uint16_t>((s5->a << k_sleep_type_shift) | k_sleep_enable));
+            if (g_power_off.pm1b_control != 0) {
+                cpu::out16(g_power_off.pm1b_control,
+                           static_cast<std::uint16_t>((s5->b << k_sleep_type_shift) | k_sleep_enable));
+            }
+            for (int i = 0; i < 1000000; ++i) cpu::pause();
         }
-        for (int i = 0; i < 1000000; ++i) cpu::pause();
     }
     println("kernel: could not power off (no isa-debug-exit device and no ACPI soft-off); halting");
     cpu::halt_forever();

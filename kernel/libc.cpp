@@ -24,14 +24,7 @@ void* memmove(void* destination, const void* source, std::size_t count) {
     return destination;
 }
 
-int memcmp(const void* a, const void* b, std::size_t count) {
-    const auto* x = static_cast<const unsigned char*>(a);
-    const auto* y = static_cast<const unsigned char*>(b);
-    for (std::size_t i = 0; i < count; ++i) {
-        if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
-    }
-    return 0;
-}
+int memcmp(const void* a, const void* b, std::size_t count) { return kernel::string_ops::compare(a, b, count); }
 
 int bcmp(const void* a, const void* b, std::size_t count) { return memcmp(a, b, count); }
 

@@ -92,8 +92,19 @@ Result<void, Error> AddressSpace::set_range(std::uint64_t virt, std::uint64_t ph
                 virt += skip, phys += skip, size -= skip;
                 break;
             }
-            if (last || (fits && large_ok && !is_table(entry))) {
-                entry = unmapping ? 0 : (phys | leaf_bits(*permissions, !last));
+            if (last) {
+                // A run of 4 KiB pages within this table is written without walking down
+                // again for each (this table covers one 2 MiB stretch, so no larger page
+                // fits before its end): the boot maps hundreds of them, and where every
+                // instruction is emulated that walk was most of the paging time.
+                do {
+                    table[index_at(virt, level.shift)] = unmapping ? 0 : (phys | leaf_bits(*permissions, false));
+                    virt += level.page, phys += level.page, size -= level.page;
+                } while (size > 0 && index_at(virt, level.shift) != 0);
+                break;
+            }
+            if (fits && large_ok && !is_table(entry)) {
+                entry = unmapping ? 0 : (phys | leaf_bits(*permissions, true));
                 virt += level.page, phys += level.page, size -= level.page;
                 break;
             }

@@ -107,3 +107,29 @@ TEST_CASE("page tables: errors for bad requests and exhausted table memory") {
     CHECK(space.map(0, 0, 0x1000, k_rw).has_value());  // PML4, PDPT, PD and PT: all four used
     CHECK(space.map(0x200000, 0x200000, 0x1000, k_rw).error() == Error::OutOfTableMemory);
 }
+
+TEST_CASE("page tables: a run of 4 KiB pages across page-table boundaries maps and unmaps each page") {
+    FakeTableMemory memory;
+    auto space = AddressSpace::create(memory, true).value();
+    // Physical is off 2 MiB alignment against virtual, so every page is a 4 KiB one: the
+    // run crosses from one page table into the next twice.
+    const std::uint64_t virt = 0x1FF000;
+    const std::uint64_t phys = 0x10001000;
+    const std::uint64_t size = 0x402000;
+    REQUIRE(space.map(virt, phys, size, k_rw).has_value());
+    for (std::uint64_t offset = 0; offset < size; offset += 0x1000) {
+        auto t = space.translate(virt + offset + 0x10);
+        REQUIRE(t);
+        CHECK(t->physical == phys + offset + 0x10);
+        CHECK(t->page_size == k_page_4k);
+    }
+    CHECK_FALSE(space.translate(virt - 0x1000));
+    CHECK_FALSE(space.translate(virt + size));
+    // Unmapping a run that also crosses a boundary leaves exactly its neighbours.
+    REQUIRE(space.unmap(0x3FE000, 0x3000).has_value());
+    CHECK(space.translate(0x3FD000));
+    CHECK_FALSE(space.translate(0x3FE000));
+    CHECK_FALSE(space.translate(0x3FF000));
+    CHECK_FALSE(space.translate(0x400000));
+    CHECK(space.translate(0x401000));
+}

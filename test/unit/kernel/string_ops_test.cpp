@@ -69,3 +69,18 @@ TEST_CASE("string ops: a large copy matches", "[string_ops]") {
     kernel::string_ops::move(source.data() + 5, source.data(), 99990);  // overlapping, upwards
     REQUIRE(std::equal(source.begin() + 5, source.begin() + 99995, dest.begin()));
 }
+
+TEST_CASE("string ops: compare orders by the first byte that differs", "[string_ops]") {
+    for (std::size_t n = 0; n <= 40; ++n) {
+        auto a = pattern(n, 5);
+        CHECK(kernel::string_ops::compare(a.data(), a.data(), n) == 0);
+        for (std::size_t at = 0; at < n; ++at) {
+            auto b = a;
+            b[at] = static_cast<std::uint8_t>(b[at] + 1);  // b is greater at `at`, equal before
+            int expected = a[at] < b[at] ? -1 : 1;         // (0xFF + 1 wraps to 0: smaller)
+            CHECK(kernel::string_ops::compare(a.data(), b.data(), n) == expected);
+            CHECK(kernel::string_ops::compare(b.data(), a.data(), n) == -expected);
+            CHECK(kernel::string_ops::compare(a.data(), b.data(), at) == 0);  // equal up to it
+        }
+    }
+}
