@@ -69,6 +69,17 @@ inline CpuidResult cpuid(std::uint32_t leaf, std::uint32_t subleaf = 0) {
     return r;
 }
 
+// The hypervisor's highest leaf when CPUID leaf 0x40000000 names `signature` (12 bytes,
+// e.g. "KVMKVMKVM\0\0\0", or "TCGTCGTCGTCG" for QEMU's TCG), else 0.
+inline std::uint32_t hypervisor_max_leaf(const char* signature) {
+    CpuidResult r = cpuid(0x40000000);
+    const std::uint32_t words[3] = {r.ebx, r.ecx, r.edx};
+    for (std::size_t i = 0; i < 12; ++i) {
+        if (static_cast<char>(words[i / 4] >> (8 * (i % 4))) != signature[i]) return 0;
+    }
+    return r.eax;
+}
+
 inline std::uint64_t rdmsr(std::uint32_t msr) {
     std::uint32_t lo, hi;
     asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));

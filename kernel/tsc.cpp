@@ -38,17 +38,8 @@ std::uint64_t mul_shift32(std::uint64_t a, std::uint64_t b) {
     return static_cast<std::uint64_t>((static_cast<unsigned __int128>(a) * b) >> 32);
 }
 
-std::uint32_t hypervisor_max_leaf(const char* signature) {
-    auto r = cpu::cpuid(0x40000000);
-    char name[12];
-    std::memcpy(name, &r.ebx, 4);
-    std::memcpy(name + 4, &r.ecx, 4);
-    std::memcpy(name + 8, &r.edx, 4);
-    return std::memcmp(name, signature, 12) == 0 ? r.eax : 0;
-}
-
 std::uint64_t from_kvmclock() {
-    if (hypervisor_max_leaf("KVMKVMKVM\0\0\0") < 0x40000001) return 0;
+    if (cpu::hypervisor_max_leaf("KVMKVMKVM\0\0\0") < 0x40000001) return 0;
     std::uint32_t features = cpu::cpuid(0x40000001).eax;
     std::uint32_t msr = 0;
     if ((features & k_kvm_feature_clocksource2) != 0)
@@ -78,7 +69,7 @@ std::uint64_t from_kvmclock() {
 }
 
 std::uint64_t from_cpuid() {
-    std::uint32_t kvm_max = hypervisor_max_leaf("KVMKVMKVM\0\0\0");
+    std::uint32_t kvm_max = cpu::hypervisor_max_leaf("KVMKVMKVM\0\0\0");
     std::uint32_t generic_max = cpu::cpuid(0x40000000).eax;
     if ((kvm_max >= 0x40000010 || generic_max >= 0x40000010) && generic_max < 0x40010000) {
         std::uint64_t khz = cpu::cpuid(0x40000010).eax;

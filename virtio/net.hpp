@@ -26,7 +26,7 @@ struct NetConfig {
     std::size_t header_length = 12;  // 10 for a legacy device without MRG_RXBUF
     std::size_t rx_buffers = 256;
     std::size_t tx_buffers = 256;
-    std::size_t tso_buffers = 64;  // large transmit buffers, with HOST_TSO4 only
+    std::size_t tso_buffers = 32;  // large transmit buffers (2 MiB), with HOST_TSO4 only
 };
 
 struct NetStats {

@@ -5,12 +5,12 @@
 // registered for the function's device ID. Kernel only.
 
 #include <array>
-#include <cstring>
 #include <optional>
 
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
 #include "kernel/format.hpp"
+#include "kernel/kernel.hpp"
 #include "pci/driver.hpp"
 #include "pci/hardware_window.hpp"
 #include "pci/interrupts.hpp"
@@ -248,19 +248,15 @@ std::size_t g_count = 0;
 // good about once in thirty runs of tools/bench). A port write takes QEMU's global lock,
 // a real barrier on the host; port 0x80 is the POST port, which ignores what it gets.
 // Under KVM or on hardware the CPU fence is enough and no port is touched.
-bool under_tcg() {
-    auto r = kernel::cpu::cpuid(0x40000000);
-    char name[12];
-    std::memcpy(name, &r.ebx, 4);
-    std::memcpy(name + 4, &r.ecx, 4);
-    std::memcpy(name + 8, &r.edx, 4);
-    return std::memcmp(name, "TCGTCGTCGTCG", 12) == 0;
-}
+bool under_tcg() { return kernel::cpu::hypervisor_max_leaf("TCGTCGTCGTCG") != 0; }
 
 void tcg_ring_fence() { kernel::cpu::out8(0x80, 0); }
 
 kernel::Result<void, pci::ProbeError> probe_virtio(pci::Function& function) {
-    if (g_count == 0 && under_tcg()) set_ring_fence(tcg_ring_fence);
+    if (g_count == 0 && under_tcg()) {
+        set_ring_fence(tcg_ring_fence);
+        if (kernel::verbose()) println("virtio: under QEMU's TCG: ring fences also write port 0x80");
+    }
     auto id = device_id_of(function.device());
     if (!id) return kernel::err(pci::ProbeError::NotMine);
     const Driver* driver = find_driver(registered_drivers(), *id);
