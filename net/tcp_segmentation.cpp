@@ -35,12 +35,12 @@ kernel::Result<Layout, SegmentationError> parse(std::span<const std::byte> frame
         return kernel::err(SegmentationError::Malformed);
     const std::byte* ip = frame.data() + k_ethernet_header;
     auto version_ihl = std::to_integer<unsigned>(ip[0]);
-    l.ip_header = (version_ihl & 0xF) * 4;
+    l.ip_header = std::size_t{version_ihl & 0xF} * 4;
     std::size_t total = load16(ip + 2);
     if ((version_ihl >> 4) != 4 || l.ip_header < 20 || total > frame.size() - k_ethernet_header ||
         total < l.ip_header + TcpSegment::k_header_size || std::to_integer<unsigned>(ip[9]) != 6)
         return kernel::err(SegmentationError::Malformed);
-    l.tcp_header = (std::to_integer<unsigned>(ip[l.ip_header + 12]) >> 4) * 4;
+    l.tcp_header = std::size_t{std::to_integer<unsigned>(ip[l.ip_header + 12]) >> 4} * 4;
     if (l.tcp_header < TcpSegment::k_header_size || l.ip_header + l.tcp_header > total)
         return kernel::err(SegmentationError::Malformed);
     l.payload = total - l.ip_header - l.tcp_header;

@@ -111,7 +111,7 @@ TEST_CASE("tcp crafted: a tail loss probe resends the last segment after two rou
 
     // Four segments, no ACK: after the PTO the last goes out again, once.
     std::uint32_t mss = f.stream.connection().send_mss();
-    auto payload = bytes(4 * mss, 2);
+    auto payload = bytes(std::size_t{4} * mss, 2);
     REQUIRE(f.stream.try_write(payload).value() == payload.size());
     CHECK(f.take().size() == 4);
     runtime::Instant sent = f.now();
