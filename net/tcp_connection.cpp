@@ -505,7 +505,9 @@ void TcpConnection::process_data(const TcpSegment& seg, runtime::Instant now) {
                 }
                 m_out_of_order.trim_below(m_rcv_nxt);
             }
-            schedule_ack(now, filled_hole);
+            // A segment the device coalesced (large receive) counts as the full-sized
+            // segments it carries: two of them are acknowledged at once.
+            schedule_ack(now, filled_hole || data.size() >= 2 * std::size_t{m_mss});
             notify_readable();
         } else {
             SackBlock block{seq, seq + static_cast<std::uint32_t>(data.size())};

@@ -48,6 +48,7 @@ kernel::Result<std::uint64_t, DeviceError> Device::negotiate(FeatureRequest requ
     // A legacy interface never negotiates VIRTIO_F_VERSION_1 (§4.1.4.8); its registers
     // have no room for it anyway.
     if (!modern) accepted &= features::k_legacy_mask & ~features::k_version_1;
+    if (request.adjust != nullptr) accepted &= request.adjust(accepted) | request.required | k_transport_features;
     m_transport->set_driver_features(accepted);
 
     // Steps 5-6: a legacy device has no FEATURES_OK and accepts what it is given (§3.1.2).

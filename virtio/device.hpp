@@ -27,6 +27,9 @@ namespace virtio {
 struct FeatureRequest {
     std::uint64_t required = 0;  // negotiation fails unless the device offers all of these
     std::uint64_t optional = 0;  // taken where offered
+    // Given what would be accepted, drops the features whose dependencies are missing
+    // (§5.1.3.1: GUEST_TSO4 needs GUEST_CSUM, ...). It can only take bits away.
+    std::uint64_t (*adjust)(std::uint64_t accepted) = nullptr;
 };
 
 // Marks a queue for InterruptSource::entry_for: the configuration change interrupt.

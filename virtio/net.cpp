@@ -45,6 +45,16 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
     }
     device->m_rx_pool = rx_pool.value();
     device->m_tx_pool = tx_pool.value();
+    if ((config.features & net_feature::k_guest_tso4) != 0 && config.large_rx_buffers > 0) {
+        // Coalesced packets arrive over several receive buffers (MRG_RXBUF) and are copied
+        // into one of these; without them such packets are dropped and counted.
+        std::size_t bytes = config.large_rx_buffers * k_large_rx_size;
+        device->m_large_rx_memory = new (std::nothrow) std::byte[bytes];
+        if (device->m_large_rx_memory != nullptr) {
+            auto pool = net::BufferPool::create({device->m_large_rx_memory, bytes}, 0, k_large_rx_size, 0);
+            if (pool) device->m_large_rx_pool = pool.value();
+        }
+    }
     if (tso_buffers > 0) {
         auto tso_memory = DmaBuffer::allocate(dma, tso_buffers * k_tso_buffer_size, 4096);
         if (tso_memory) {
@@ -68,6 +78,8 @@ NetDevice::~NetDevice() {
     delete m_rx_pool;
     delete m_tx_pool;
     delete m_tso_pool;
+    delete m_large_rx_pool;
+    delete[] m_large_rx_memory;
 }
 
 net::DeviceCapabilities NetDevice::capabilities() const {
@@ -125,14 +137,18 @@ net::PacketBuffer* NetDevice::receive() {
         }
         std::memcpy(&header, buffer->data(), m_config.header_length);
         if (m_config.header_length == sizeof(NetHeader) && header.buffer_count > 1) {
-            // Only larger-than-a-buffer packets span buffers, and we never ask for those
-            // (no GUEST_TSO4, MTU below the buffer size).
-            ++m_driver_stats.rx_multi_buffer;
-            ++m_stats.rx_dropped;
-            net::release_buffer(buffer);
-            continue;
+            // §5.1.6.4.2: a packet larger than a buffer (a coalesced one, with GUEST_TSO4)
+            // continues in the next num_buffers - 1 used buffers.
+            buffer = assemble(buffer, header.buffer_count);
+            if (buffer == nullptr) {
+                ++m_driver_stats.rx_multi_buffer;
+                ++m_stats.rx_dropped;
+                continue;
+            }
+            ++m_driver_stats.rx_large_packets;
+        } else {
+            (void)buffer->pull_front(m_config.header_length);
         }
-        (void)buffer->pull_front(m_config.header_length);
         // §5.1.6.4: DATA_VALID means the device checked it; NEEDS_CSUM means the packet came
         // from a local sender with only a partial checksum and its data can be trusted.
         buffer->metadata.checksum_verified =
@@ -142,6 +158,45 @@ net::PacketBuffer* NetDevice::receive() {
         if (m_rx.free_descriptors() > m_rx.size() / 2) refill();
         return buffer;
     }
+}
+
+net::PacketBuffer* NetDevice::assemble(net::PacketBuffer* first, std::uint16_t count) {
+    net::PacketBuffer* whole = m_large_rx_pool != nullptr ? m_large_rx_pool->allocate() : nullptr;
+    bool ok = whole != nullptr;
+    if (ok) whole->reset(0);
+    std::size_t total = 0;
+    auto take = [&](net::PacketBuffer* piece, std::size_t skip) {
+        std::size_t n = piece->size() - skip;
+        if (ok && whole->resize(total + n)) {
+            std::memcpy(whole->data() + total, piece->data() + skip, n);
+            total += n;
+        } else {
+            ok = false;
+        }
+        net::release_buffer(piece);
+    };
+    take(first, m_config.header_length);
+    for (std::uint16_t i = 1; i < count; ++i) {
+        // The device publishes a packet's buffers together; one missing is a broken device.
+        auto used = m_rx.get_used();
+        if (!used || !used.value()) {
+            ++m_stats.rx_errors;
+            ok = false;
+            break;
+        }
+        net::PacketBuffer* piece = from_token(used.value()->token);
+        if (!piece->resize(used.value()->length)) {
+            net::release_buffer(piece);
+            ok = false;
+            continue;
+        }
+        take(piece, 0);
+    }
+    if (!ok) {
+        net::release_buffer(whole);
+        return nullptr;
+    }
+    return whole;
 }
 
 void NetDevice::reap_transmitted() {

@@ -26,13 +26,15 @@ struct NetConfig {
     std::size_t header_length = 12;  // 10 for a legacy device without MRG_RXBUF
     std::size_t rx_buffers = 256;
     std::size_t tx_buffers = 256;
-    std::size_t tso_buffers = 32;  // large transmit buffers (2 MiB), with HOST_TSO4 only
+    std::size_t tso_buffers = 32;       // large transmit buffers (2 MiB), with HOST_TSO4 only
+    std::size_t large_rx_buffers = 16;  // for coalesced packets (1 MiB of heap), with GUEST_TSO4 only
 };
 
 struct NetStats {
     std::uint64_t rx_refill_failures = 0;  // no buffer to give the device
     std::uint64_t rx_bad_length = 0;       // shorter than a header and an Ethernet header
-    std::uint64_t rx_multi_buffer = 0;     // a packet spread over buffers: not taken
+    std::uint64_t rx_multi_buffer = 0;     // a packet spread over buffers that could not be taken
+    std::uint64_t rx_large_packets = 0;    // packets over several buffers, put together
     std::uint64_t tx_queue_full = 0;
     std::uint64_t tx_tso_frames = 0;  // frames the device cut into segments
     std::uint64_t notifications = 0;
@@ -53,6 +55,9 @@ public:
     // A TSO buffer: the head-room, the Ethernet header and the largest IPv4 packet.
     static constexpr std::size_t k_tso_packet = 65535;
     static constexpr std::size_t k_tso_buffer_size = k_tx_headroom + 14 + k_tso_packet + 1;
+    // A received packet put together from several buffers: Ethernet header and the
+    // largest IPv4 packet.
+    static constexpr std::size_t k_large_rx_size = 14 + k_tso_packet + 1;
 
     enum class Error { NoMemory, QueueError };
     // The queues must outlive the device; notify(queue) rings the device's doorbell.
@@ -102,6 +107,9 @@ private:
     net::BufferPool* m_rx_pool = nullptr;
     net::BufferPool* m_tx_pool = nullptr;
     net::BufferPool* m_tso_pool = nullptr;  // with HOST_TSO4 (and CSUM) only
+    std::byte* m_large_rx_memory = nullptr;
+    net::BufferPool* m_large_rx_pool = nullptr;  // with GUEST_TSO4 only
+    net::PacketBuffer* assemble(net::PacketBuffer* first, std::uint16_t count);
     bool m_link_up = true;
     void (*m_receive_hook)(void*) = nullptr;
     void* m_receive_context = nullptr;

@@ -25,11 +25,19 @@ constexpr std::uint16_t k_config_status = 6;
 constexpr std::uint16_t k_config_mtu = 10;
 constexpr std::uint16_t k_status_link_up = 1;
 
-// GUEST_TSO4 is left out: the driver takes no packets larger than a buffer yet. HOST_TSO4
-// lets TCP hand over up to 64 KiB at once (the device cuts it into segments).
+// HOST_TSO4 lets TCP hand over up to 64 KiB at once (the device cuts it into segments);
+// GUEST_TSO4 lets the device hand us segments it coalesced, over several buffers.
 constexpr std::uint64_t k_wanted = net_feature::k_mac | net_feature::k_status | net_feature::k_mtu |
                                    net_feature::k_csum | net_feature::k_guest_csum | net_feature::k_host_tso4 |
-                                   net_feature::k_mrg_rxbuf | features::k_event_idx;
+                                   net_feature::k_guest_tso4 | net_feature::k_mrg_rxbuf | features::k_event_idx;
+
+// §5.1.3.1: HOST_TSO4 needs CSUM, GUEST_TSO4 needs GUEST_CSUM; and our receive buffers are
+// 2 KiB, so coalesced packets need MRG_RXBUF to arrive over several of them.
+std::uint64_t drop_unmet(std::uint64_t f) {
+    if ((f & net_feature::k_csum) == 0) f &= ~net_feature::k_host_tso4;
+    if ((f & net_feature::k_guest_csum) == 0 || (f & net_feature::k_mrg_rxbuf) == 0) f &= ~net_feature::k_guest_tso4;
+    return f;
+}
 
 // A locally administered address from the TSC when the device offers none.
 net::MacAddress invent_mac() {
@@ -41,7 +49,7 @@ net::MacAddress invent_mac() {
 }
 
 kernel::Result<void, DeviceError> probe(Device& device) {
-    std::uint64_t features = TRY(device.negotiate({.required = 0, .optional = k_wanted}));
+    std::uint64_t features = TRY(device.negotiate({.required = 0, .optional = k_wanted, .adjust = drop_unmet}));
     Virtqueue* rx = TRY(device.setup_queue(NetDevice::k_rx_queue, kernel_dma(), k_queue_size));
     Virtqueue* tx = TRY(device.setup_queue(NetDevice::k_tx_queue, kernel_dma(), k_queue_size));
 
@@ -79,11 +87,12 @@ kernel::Result<void, DeviceError> probe(Device& device) {
     }
     net_device->refill();
     net::register_device(*net_device, "virtio-net");
-    kernel::println("{} {}: {}, mac {}, mtu {}, features {:#x}{}{}{}{}, {} interrupts, link {}", device.name(),
+    kernel::println("{} {}: {}, mac {}, mtu {}, features {:#x}{}{}{}{}{}, {} interrupts, link {}", device.name(),
                     device.location(), to_string(device.transport().kind()), config.mac, config.mtu, features,
                     (features & net_feature::k_csum) != 0 ? " tx-csum" : "",
                     (features & net_feature::k_guest_csum) != 0 ? " rx-csum" : "",
                     net_device->capabilities().max_tso_segment != 0 ? " tso" : "",
+                    (features & net_feature::k_guest_tso4) != 0 ? " lro" : "",
                     (features & features::k_event_idx) != 0 ? " event-idx" : "", device.interrupt_mode(),
                     net_device->link_up() ? "up" : "down");
     return {};

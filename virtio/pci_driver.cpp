@@ -245,17 +245,18 @@ std::size_t g_count = 0;
 // fence into a host fence when it runs a single vCPU, while virtio devices run in QEMU's
 // I/O thread: the store of an avail index and the load of avail_event could pass each
 // other on the host and a needed notification was skipped (a transmit queue stalled for
-// good about once in thirty runs of tools/bench). A port write takes QEMU's global lock,
-// a real barrier on the host; port 0x80 is the POST port, which ignores what it gets.
-// Under KVM or on hardware the CPU fence is enough and no port is touched.
+// good about once in thirty runs of tools/bench). TCG runs PAUSE by leaving its
+// execution loop, and leaving it is a full barrier on the host (cpu_exec_end's smp_mb),
+// without QEMU's global lock, which a port write would wait for while the I/O thread
+// holds it. Under KVM or on hardware the CPU fence is enough.
 bool under_tcg() { return kernel::cpu::hypervisor_max_leaf("TCGTCGTCGTCG") != 0; }
 
-void tcg_ring_fence() { kernel::cpu::out8(0x80, 0); }
+void tcg_ring_fence() { kernel::cpu::pause(); }
 
 kernel::Result<void, pci::ProbeError> probe_virtio(pci::Function& function) {
     if (g_count == 0 && under_tcg()) {
         set_ring_fence(tcg_ring_fence);
-        if (kernel::verbose()) println("virtio: under QEMU's TCG: ring fences also write port 0x80");
+        if (kernel::verbose()) println("virtio: under QEMU's TCG: ring fences also run PAUSE");
     }
     auto id = device_id_of(function.device());
     if (!id) return kernel::err(pci::ProbeError::NotMine);
