@@ -277,8 +277,10 @@ bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
         // With TSO, several whole segments go out in one send, but at most a quarter of the
         // congestion window (and at least two segments): a whole window in one burst
         // would overflow short queues on the path (Linux sizes its TSO sends by the
-        // pacing rate for the same reason).
-        std::uint32_t burst = m_layer.tso_limit() > 0 ? std::max(2 * m_mss, effective_cwnd() / 4) : m_mss;
+        // pacing rate for the same reason). One segment means one MSS: SACK recovery's
+        // pipe accounting and the tail loss probe send a segment at a time.
+        std::uint32_t burst =
+            m_layer.tso_limit() > 0 && !one_segment ? std::max(2 * m_mss, effective_cwnd() / 4) : m_mss;
         std::uint32_t length = min32(min32(available, usable), min32(burst, 0xFFFF));
         if (length > m_mss && length < available) length -= length % m_mss;
         if (m_sack_ok) {
