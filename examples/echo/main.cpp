@@ -81,8 +81,8 @@ void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Count
         "cookies sent, {} accepted, {} rejected, {} accept queue full, {} no buffer",
         t.segments_received, t.segments_sent, t.malformed, t.no_connection, t.resets_sent, t.syn_cookies_sent,
         t.syn_cookies_accepted, t.syn_cookies_rejected, t.accept_queue_full, t.no_buffer);
-    kernel::println("echo: tcp: {} retransmitted, {} fast retransmits, {} timeouts, {} TSO sends",
-                    t.retransmitted_segments, t.fast_retransmits, t.timeouts, t.tso_sends);
+    kernel::println("echo: tcp: {} retransmitted, {} fast retransmits, {} timeouts, {} tail loss probes, {} TSO sends",
+                    t.retransmitted_segments, t.fast_retransmits, t.timeouts, t.tail_loss_probes, t.tso_sends);
     const auto& d = device.stats();
     kernel::println("echo: device: {} frames in ({} dropped, {} errors), {} out ({} dropped, {} errors)", d.rx_packets,
                     d.rx_dropped, d.rx_errors, d.tx_packets, d.tx_dropped, d.tx_errors);
