@@ -260,23 +260,18 @@ void NetDevice::flush() {
     }
 }
 
-net::PacketBuffer* NetDevice::allocate_tso_buffer() {
-    if (m_tso_pool == nullptr) return nullptr;
-    net::PacketBuffer* buffer = m_tso_pool->allocate();
+net::PacketBuffer* NetDevice::allocate_from(net::BufferPool* pool) {
+    if (pool == nullptr) return nullptr;
+    net::PacketBuffer* buffer = pool->allocate();
     if (buffer == nullptr) {
+        // Perhaps the device is done with some: take them back and look again.
         reap_transmitted();
-        buffer = m_tso_pool->allocate();
+        buffer = pool->allocate();
     }
     return buffer;
 }
 
-net::PacketBuffer* NetDevice::allocate_tx_buffer() {
-    net::PacketBuffer* buffer = m_tx_pool->allocate();
-    if (buffer == nullptr) {
-        reap_transmitted();
-        buffer = m_tx_pool->allocate();
-    }
-    return buffer;
-}
+net::PacketBuffer* NetDevice::allocate_tso_buffer() { return allocate_from(m_tso_pool); }
+net::PacketBuffer* NetDevice::allocate_tx_buffer() { return allocate_from(m_tx_pool); }
 
 }  // namespace virtio

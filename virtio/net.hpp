@@ -110,6 +110,8 @@ private:
     std::byte* m_large_rx_memory = nullptr;
     net::BufferPool* m_large_rx_pool = nullptr;  // with GUEST_TSO4 only
     net::PacketBuffer* assemble(net::PacketBuffer* first, std::uint16_t count);
+    // A buffer from one of the transmit pools, reaping sent frames if it is empty.
+    net::PacketBuffer* allocate_from(net::BufferPool* pool);
     bool m_link_up = true;
     void (*m_receive_hook)(void*) = nullptr;
     void* m_receive_context = nullptr;
