@@ -52,7 +52,8 @@ _start32:
     cld
     mov esi, ebx                    ; multiboot information (physical address)
 
-    ; Zero .bss ourselves rather than trust every loader to (it also holds the stack).
+    ; Zero .bss ourselves rather than trust every loader to. The stacks, which need no
+    ; zeroing, lie below __bss_start (boot/linker.ld).
     mov edi, __bss_start
     mov ecx, __bss_end
     sub ecx, edi
@@ -88,46 +89,13 @@ _start32:
     jz .no_long_mode
     mov ebx, edx                    ; keep NX (bit 20) for EFER below
 
-    ; Early tables: identity map the first 4 GiB, with four 1 GiB pages when the CPU has
-    ; them, else with 2 MiB pages. kernel/memory.cpp replaces them with fine-grained
-    ; tables as soon as C++ runs. (Where every instruction is emulated, the 2048-entry
-    ; loop below was a fifth of the boot.)
-    mov eax, boot_pdpt
-    or eax, 3                       ; present | writable
-    mov [boot_pml4], eax
-    test ebx, 1 << 26               ; Page1GB
-    jz .small_pages
-    xor ecx, ecx
-.fill_pdpt_1g:
-    mov eax, ecx
-    shl eax, 30
-    or eax, 0x83                    ; present | writable | 1 GiB page
-    mov [boot_pdpt + ecx * 8], eax
-    inc ecx
-    cmp ecx, 4
-    jne .fill_pdpt_1g
-    jmp .tables_done
-.small_pages:
-    xor ecx, ecx
-.fill_pdpt:
-    mov eax, ecx
-    shl eax, 12
-    add eax, boot_pd
-    or eax, 3
-    mov [boot_pdpt + ecx * 8], eax
-    inc ecx
-    cmp ecx, 4
-    jne .fill_pdpt
-    xor ecx, ecx
-.fill_pd:
-    mov eax, ecx
-    shl eax, 21
-    or eax, 0x83                    ; present | writable | 2 MiB page
-    mov [boot_pd + ecx * 8], eax
-    inc ecx
-    cmp ecx, 4 * 512
-    jne .fill_pd
-.tables_done:
+    ; Early tables: the first 1 GiB identity mapped with 2 MiB pages, from boot_pd (in
+    ; .data, filled when the image is assembled: where every ring-0 instruction is
+    ; emulated, a loop filling it took a fifth of the boot). Every entry lets ring 3 in
+    ; too (U/S, bit 2): the kernel may move there (kernel/privilege.hpp).
+    ; kernel/memory.cpp replaces these tables with fine-grained ones early on.
+    mov dword [boot_pml4], boot_pdpt + 7   ; present | writable | user
+    mov dword [boot_pdpt], boot_pd + 7
 
     mov eax, boot_pml4
     mov cr3, eax
@@ -224,11 +192,20 @@ align 8
 boot_tsc_start:  dq 0
 boot_nx_enabled: db 0
 
+align 4096
+boot_pd:
+%assign i 0
+%rep 512
+    dq (i << 21) | 0x87             ; present | writable | user | 2 MiB page
+%assign i i + 1
+%endrep
+
 section .bss
 alignb 4096
 boot_pml4:  resb 4096
 boot_pdpt:  resb 4096
-boot_pd:    resb 4 * 4096
-boot_stack_guard:  resb 4096        ; unmapped by kernel/paging.cpp
+
+section .bss.stacks nobits alloc noexec write align=4096
+boot_stack_guard:  resb 4096        ; unmapped by kernel/memory.cpp
 boot_stack_bottom: resb 64 * 1024
 boot_stack_top:

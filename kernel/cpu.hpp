@@ -1,26 +1,103 @@
 #pragma once
 // The one place where C++ touches the CPU directly: port I/O, MSRs, CPUID, control
-// registers. Drivers use these through typed wrappers, never with their own asm.
+// registers, and the privilege gates that reach ring 0 from ring 3. Drivers use these
+// through typed wrappers, never with their own asm.
 
 #include <cstddef>
 #include <cstdint>
 
 namespace kernel::cpu {
 
-inline void out8(std::uint16_t port, std::uint8_t value) { asm volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
-inline void out16(std::uint16_t port, std::uint16_t value) { asm volatile("outw %0, %1" : : "a"(value), "Nd"(port)); }
-inline void out32(std::uint16_t port, std::uint32_t value) { asm volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
+// Privilege gates (kernel/privilege.hpp, kernel/isr.asm): where the kernel runs in ring 3,
+// each instruction below that needs ring 0 or I/O privilege is reached with `ud1 r10, r10`
+// and r10 naming its gate, which runs it in ring 0 on the caller's registers. Code that is in
+// ring 0 already (interrupt handlers, early boot, and the whole kernel where ring 0 is
+// not emulated) runs it directly. The order is that of privilege_gate_table in isr.asm.
+enum class Gate : std::uint64_t {
+    WriteMsr,
+    ReadMsr,
+    Halt,
+    HaltForever,
+    WriteCr3,
+    Invlpg,
+    ReadCr0,
+    ReadCr2,
+    ReadCr3,
+    ReadCr4,
+    EnterRing0,
+    DisableInterrupts,
+    EnableInterrupts,
+    ReadFlags,
+    Out8,
+    Out16,
+    Out32,
+    In8,
+    In16,
+    In32,
+    Out8String,
+    SelectIn8,
+    SelectIn16,
+    SelectIn32,
+    SelectOut8,
+    SelectOut16,
+    SelectOut32,
+    Count  // isr.asm's GATE_COUNT
+};
+
+// The current privilege level: the low two bits of CS.
+inline unsigned current_ring() {
+    std::uint16_t cs;
+    asm volatile("mov %%cs, %0" : "=r"(cs));
+    return cs & 3u;
+}
+inline bool in_ring0() { return current_ring() == 0; }
+
+// The registers a gate reads and writes.
+struct GateRegisters {
+    std::uint64_t rax = 0, rcx = 0, rdx = 0, rsi = 0;
+};
+inline GateRegisters call_gate(Gate gate, GateRegisters r = {}) {
+    register auto number asm("r10") = static_cast<std::uint64_t>(gate);
+    // ud1 r10, r10 (4D 0F B9 D2), spelled out: the encoding is what isr.asm looks for.
+    asm volatile(".byte 0x4d, 0x0f, 0xb9, 0xd2"
+                 : "+a"(r.rax), "+c"(r.rcx), "+d"(r.rdx), "+S"(r.rsi), "+r"(number)
+                 :
+                 : "r11", "memory", "cc");
+    return r;
+}
+
+inline void out8(std::uint16_t port, std::uint8_t value) {
+    if (in_ring0())
+        asm volatile("outb %0, %1" : : "a"(value), "Nd"(port));
+    else
+        call_gate(Gate::Out8, {.rax = value, .rdx = port});
+}
+inline void out16(std::uint16_t port, std::uint16_t value) {
+    if (in_ring0())
+        asm volatile("outw %0, %1" : : "a"(value), "Nd"(port));
+    else
+        call_gate(Gate::Out16, {.rax = value, .rdx = port});
+}
+inline void out32(std::uint16_t port, std::uint32_t value) {
+    if (in_ring0())
+        asm volatile("outl %0, %1" : : "a"(value), "Nd"(port));
+    else
+        call_gate(Gate::Out32, {.rax = value, .rdx = port});
+}
 inline std::uint8_t in8(std::uint16_t port) {
+    if (!in_ring0()) return static_cast<std::uint8_t>(call_gate(Gate::In8, {.rdx = port}).rax);
     std::uint8_t v;
     asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 inline std::uint16_t in16(std::uint16_t port) {
+    if (!in_ring0()) return static_cast<std::uint16_t>(call_gate(Gate::In16, {.rdx = port}).rax);
     std::uint16_t v;
     asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 inline std::uint32_t in32(std::uint16_t port) {
+    if (!in_ring0()) return static_cast<std::uint32_t>(call_gate(Gate::In32, {.rdx = port}).rax);
     std::uint32_t v;
     asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
     return v;
@@ -29,7 +106,39 @@ inline std::uint32_t in32(std::uint16_t port) {
 // Writes a run of bytes to one port with a single `rep outsb`: under KVM the whole run
 // costs one exit to QEMU instead of one per byte.
 inline void out8_string(std::uint16_t port, const void* data, std::size_t count) {
-    asm volatile("rep outsb" : "+S"(data), "+c"(count) : "d"(port) : "memory");
+    if (in_ring0())
+        asm volatile("rep outsb" : "+S"(data), "+c"(count) : "d"(port) : "memory");
+    else
+        call_gate(Gate::Out8String, {.rcx = count, .rdx = port, .rsi = reinterpret_cast<std::uint64_t>(data)});
+}
+
+// An index register and its data register (PCI's CF8/CFC): writes `index` to the 32-bit
+// index port, then reads or writes `width` (1, 2 or 4) bytes at the data port. In ring 3
+// both accesses take one gate.
+inline std::uint32_t select_and_read(std::uint16_t index_port, std::uint32_t index, std::uint16_t data_port,
+                                     unsigned width) {
+    if (!in_ring0()) {
+        Gate gate = width == 1 ? Gate::SelectIn8 : width == 2 ? Gate::SelectIn16 : Gate::SelectIn32;
+        auto value = call_gate(gate, {.rax = index, .rcx = data_port, .rdx = index_port}).rax;
+        return static_cast<std::uint32_t>(width == 1 ? value & 0xFF : width == 2 ? value & 0xFFFF : value);
+    }
+    out32(index_port, index);
+    return width == 1 ? in8(data_port) : width == 2 ? in16(data_port) : in32(data_port);
+}
+inline void select_and_write(std::uint16_t index_port, std::uint32_t index, std::uint16_t data_port, unsigned width,
+                             std::uint32_t value) {
+    if (!in_ring0()) {
+        Gate gate = width == 1 ? Gate::SelectOut8 : width == 2 ? Gate::SelectOut16 : Gate::SelectOut32;
+        call_gate(gate, {.rax = index, .rcx = data_port, .rdx = index_port, .rsi = value});
+        return;
+    }
+    out32(index_port, index);
+    if (width == 1)
+        out8(data_port, static_cast<std::uint8_t>(value));
+    else if (width == 2)
+        out16(data_port, static_cast<std::uint16_t>(value));
+    else
+        out32(data_port, value);
 }
 
 // A typed I/O port: the width is part of the type, so a 16-bit register cannot be
@@ -82,14 +191,22 @@ inline std::uint32_t hypervisor_max_leaf(const char* signature) {
 
 inline std::uint64_t rdmsr(std::uint32_t msr) {
     std::uint32_t lo, hi;
-    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    if (in_ring0()) {
+        asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    } else {
+        auto r = call_gate(Gate::ReadMsr, {.rcx = msr});
+        lo = static_cast<std::uint32_t>(r.rax);
+        hi = static_cast<std::uint32_t>(r.rdx);
+    }
     return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 inline void wrmsr(std::uint32_t msr, std::uint64_t value) {
-    asm volatile("wrmsr"
-                 :
-                 : "c"(msr), "a"(static_cast<std::uint32_t>(value)), "d"(static_cast<std::uint32_t>(value >> 32))
-                 : "memory");
+    auto lo = static_cast<std::uint32_t>(value);
+    auto hi = static_cast<std::uint32_t>(value >> 32);
+    if (in_ring0())
+        asm volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi) : "memory");
+    else
+        call_gate(Gate::WriteMsr, {.rax = lo, .rcx = msr, .rdx = hi});
 }
 
 inline std::uint64_t rdtsc() {
@@ -98,41 +215,76 @@ inline std::uint64_t rdtsc() {
     return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
+// Control registers, read directly in ring 0 or through their gates.
 inline std::uint64_t read_cr0() {
+    if (!in_ring0()) return call_gate(Gate::ReadCr0).rax;
     std::uint64_t v;
     asm volatile("mov %%cr0, %0" : "=r"(v));
     return v;
 }
 inline std::uint64_t read_cr2() {
+    if (!in_ring0()) return call_gate(Gate::ReadCr2).rax;
     std::uint64_t v;
     asm volatile("mov %%cr2, %0" : "=r"(v));
     return v;
 }
 inline std::uint64_t read_cr3() {
+    if (!in_ring0()) return call_gate(Gate::ReadCr3).rax;
     std::uint64_t v;
     asm volatile("mov %%cr3, %0" : "=r"(v));
     return v;
 }
 inline std::uint64_t read_cr4() {
+    if (!in_ring0()) return call_gate(Gate::ReadCr4).rax;
     std::uint64_t v;
     asm volatile("mov %%cr4, %0" : "=r"(v));
     return v;
 }
-inline void write_cr3(std::uint64_t v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-inline void invlpg(std::uint64_t address) { asm volatile("invlpg (%0)" : : "r"(address) : "memory"); }
+inline void write_cr3(std::uint64_t v) {
+    if (in_ring0())
+        asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+    else
+        call_gate(Gate::WriteCr3, {.rax = v});
+}
+inline void invlpg(std::uint64_t address) {
+    if (in_ring0())
+        asm volatile("invlpg (%0)" : : "r"(address) : "memory");
+    else
+        call_gate(Gate::Invlpg, {.rax = address});
+}
 
 inline void pause() { asm volatile("pause"); }
-inline void disable_interrupts() { asm volatile("cli" ::: "memory"); }
-inline void enable_interrupts() { asm volatile("sti" ::: "memory"); }
+inline void disable_interrupts() {
+    if (in_ring0())
+        asm volatile("cli" ::: "memory");
+    else
+        call_gate(Gate::DisableInterrupts);
+}
+inline void enable_interrupts() {
+    if (in_ring0())
+        asm volatile("sti" ::: "memory");
+    else
+        call_gate(Gate::EnableInterrupts);
+}
 // Enables interrupts and halts in one step: sti's one-instruction shadow means an
 // interrupt that is already pending wakes the hlt instead of being taken before it.
-inline void enable_interrupts_and_halt() { asm volatile("sti; hlt" ::: "memory"); }
+// In ring 3 the gate does the same in ring 0, where it is entered with interrupts off.
+inline void enable_interrupts_and_halt() {
+    if (in_ring0())
+        asm volatile("sti; hlt" ::: "memory");
+    else
+        call_gate(Gate::Halt);
+}
 [[noreturn]] inline void halt_forever() {
+    if (!in_ring0()) call_gate(Gate::HaltForever);
     for (;;) asm volatile("cli; hlt");
 }
 inline bool interrupts_enabled() {
     std::uint64_t flags;
-    asm volatile("pushfq; pop %0" : "=r"(flags));
+    if (in_ring0())
+        asm volatile("pushfq; pop %0" : "=r"(flags));
+    else
+        flags = call_gate(Gate::ReadFlags).rax;  // a hypervisor may show ring 3 its own IF
     return (flags & (1u << 9)) != 0;
 }
 inline std::uint64_t read_rbp() {

@@ -5,6 +5,7 @@
 #include "kernel/acpi.hpp"
 #include "kernel/boot_phases.hpp"
 #include "kernel/console.hpp"
+#include "kernel/cpu.hpp"
 #include "kernel/exit.hpp"
 #include "kernel/gdt.hpp"
 #include "kernel/init.hpp"
@@ -13,6 +14,7 @@
 #include "kernel/memory.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/power.hpp"
+#include "kernel/privilege.hpp"
 #include "kernel/tsc.hpp"
 
 extern "C" std::uint64_t boot_tsc_start;
@@ -31,6 +33,18 @@ constinit CommandLine g_command_line;
 std::optional<acpi::Tables> g_acpi_tables;
 std::uint64_t g_boot_ns = 0;
 bool g_verbose = false;
+privilege::Override g_ring{};
+std::uint64_t g_loop_ticks[2] = {};  // privilege::measure_loop in ring 0, in ring 3
+
+// The ring the kernel runs in from here on: the automatic choice, then the command line's.
+void choose_ring(privilege::Decision automatic) {
+    g_ring = privilege::apply_setting(g_command_line.get("cpu.ring"), automatic);
+    if (g_ring.decision.ring == cpu::current_ring()) return;
+    if (g_ring.decision.ring == 3)
+        privilege::enter_ring3();
+    else
+        privilege::enter_ring0();
+}
 
 void report_command_line() {
     for (const auto& problem : g_command_line.problems()) println("kernel: command line: {}", problem);
@@ -84,17 +98,26 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     console_init();
     gdt::init();
     interrupts::init();
+    // Leave ring 0 as early as possible where it is emulated; the command line, read
+    // below, may still change the choice.
+    g_loop_ticks[0] = privilege::measure_loop();
+    privilege::enter_ring3();
+    g_loop_ticks[1] = privilege::measure_loop();
+    const auto automatic_ring = privilege::choose(g_loop_ticks[0], g_loop_ticks[1]);
+    if (automatic_ring.ring == 0) privilege::enter_ring0();
     boot_phases::mark("cpu tables");
 
     if (auto parsed = multiboot::parse(memory::physical_reader(), magic, info_address, g_boot_info); !parsed) {
         panic("boot: {}", multiboot::to_string(parsed.error()));
     }
+    g_command_line.parse(g_boot_info.command_line);
+    choose_ring(automatic_ring);
     boot_phases::mark("multiboot");
     memory::init(g_boot_info);
     boot_phases::mark("memory");
     run_global_constructors();
-    g_command_line.parse(g_boot_info.command_line);
     report_command_line();
+    if (g_ring.problem != nullptr) println("kernel: command line: {}", g_ring.problem);
     g_verbose = g_command_line.get_bool("verbose").value_or(false);
     boot_phases::mark("command line");
 
@@ -107,10 +130,13 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     // The last phase's end, so that the phases add up to the boot time.
     g_boot_ns = tsc::ticks_to_ns(boot_phases::last_mark_tsc() - boot_tsc_start);
 
-    println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}", g_boot_info.usable_bytes() >> 20,
-            memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000, frequency.hz / 1'000'000 % 1000,
-            frequency.source);
-    if (g_command_line.get_bool("boot.phases").value_or(false) || g_verbose) boot_phases::print();
+    println("kernel: {} MiB usable, {} KiB heap; TSC {}.{:03} GHz from {}; ring {} ({})",
+            g_boot_info.usable_bytes() >> 20, memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000,
+            frequency.hz / 1'000'000 % 1000, frequency.source, cpu::current_ring(), g_ring.decision.reason);
+    if (g_command_line.get_bool("boot.phases").value_or(false) || g_verbose) {
+        println("kernel: a short loop took {} TSC ticks in ring 0, {} in ring 3", g_loop_ticks[0], g_loop_ticks[1]);
+        boot_phases::print();
+    }
     println("kernel: booted in {} us (first instruction to main)", g_boot_ns / 1000);
     exit(application_main());
 }

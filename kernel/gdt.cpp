@@ -37,14 +37,22 @@ struct alignas(k_page) IstStack {
     std::byte stack[k_ist_stack_size];
 };
 
+// Where interrupts and gates run when they arrive in ring 3 (TSS.RSP0).
+constexpr std::size_t k_ring0_stack_size = std::size_t{32} * 1024;
+struct alignas(k_page) Ring0Stack {
+    std::byte guard[k_page];
+    std::byte stack[k_ring0_stack_size];
+};
+[[gnu::section(".bss.stacks")]] Ring0Stack g_ring0_stack;
+
 constexpr std::size_t k_ist_count = 4;
-IstStack g_ist_stacks[k_ist_count];
+[[gnu::section(".bss.stacks")]] IstStack g_ist_stacks[k_ist_count];
 constexpr const char* k_ist_names[k_ist_count] = {"double-fault stack", "NMI stack", "page-fault stack",
                                                   "machine-check stack"};
 
 Tss g_tss;
-alignas(16) std::array<std::uint64_t, 5> g_gdt;
-std::array<StackRange, 1 + k_ist_count> g_stacks;
+alignas(16) std::array<std::uint64_t, 7> g_gdt;
+std::array<StackRange, 2 + k_ist_count> g_stacks;
 
 std::uint64_t address_of(const void* p) { return reinterpret_cast<std::uint64_t>(p); }
 
@@ -55,11 +63,14 @@ namespace gdt {
 void init() {
     for (std::size_t i = 0; i < k_ist_count; ++i) {
         g_tss.ist[i] = address_of(g_ist_stacks[i].stack + k_ist_stack_size);
-        g_stacks[1 + i] = {address_of(g_ist_stacks[i].guard), address_of(g_ist_stacks[i].stack),
+        g_stacks[2 + i] = {address_of(g_ist_stacks[i].guard), address_of(g_ist_stacks[i].stack),
                            address_of(g_ist_stacks[i].stack + k_ist_stack_size), k_ist_names[i]};
     }
     g_stacks[0] = {address_of(boot_stack_guard), address_of(boot_stack_bottom), address_of(boot_stack_top),
                    "boot stack"};
+    g_tss.rsp[0] = address_of(g_ring0_stack.stack + k_ring0_stack_size);
+    g_stacks[1] = {address_of(g_ring0_stack.guard), address_of(g_ring0_stack.stack), g_tss.rsp[0],
+                   "ring-0 interrupt stack"};
     g_tss.io_map_base = sizeof(Tss);  // no I/O permission bitmap
 
     // Intel SDM vol. 3A §3.4.5 and §8.2.3 (the 16-byte system descriptor of a 64-bit TSS).
@@ -71,6 +82,8 @@ void init() {
     g_gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xF) << 48) |
                (((base >> 24) & 0xFF) << 56);
     g_gdt[4] = base >> 32;
+    g_gdt[5] = 0x00CFF2000000FFFF;  // user data: present, DPL 3, writable
+    g_gdt[6] = 0x00AFFA000000FFFF;  // user code: present, DPL 3, long mode
 
     DescriptorPointer pointer{sizeof(g_gdt) - 1, address_of(g_gdt.data())};
     asm volatile(

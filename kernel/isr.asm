@@ -65,11 +65,184 @@ isr_common:
     add rsp, 16                     ; vector and error code
     iretq
 
+;;; Privilege gates (kernel/privilege.hpp). When the kernel runs in ring 3 it reaches the
+;;; instructions that need ring 0 (or I/O privilege) with `ud1 r10, r10`, r10 naming the gate
+;;; (kernel/cpu.hpp, enum Gate, in the order of privilege_gate_table below). An exception
+;;; is the one way into ring 0 that every hypervisor we run on delivers from ring 3: the
+;;; kvm-pvm hosts answer `int n` with #UD and return from `syscall` still in ring 3, and
+;;; run ring 3 with IOPL 0 whatever the guest asks for (docs/kvm-on-this-host.md).
+;;; The #UD entry below picks out gates by that exact encoding, which compilers do not emit
+;;; (their traps are ud2, or ud1 with a memory operand); any other #UD is reported as
+;;; before. Each gate
+;;; runs its instruction on the caller's registers and returns past the ud1 at once:
+;;; where a hypervisor emulates ring-0 code, every instruction here costs microseconds.
+;;; At entry [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
+
+GATE_COUNT equ 27
+GATE_OPCODE equ 0xD2B90F4D         ; ud1 r10, r10: REX.WRB 0F B9, ModRM 11 010 010
+GATE_OPCODE_LENGTH equ 4
+
+%macro gate_return 0
+    add qword [rsp], GATE_OPCODE_LENGTH
+    iretq
+%endmacro
+
+invalid_opcode_entry:
+    test byte [rsp + 8], 3          ; only ring 3 calls gates
+    jz .fault
+    mov r11, [rsp]
+    cmp dword [r11], GATE_OPCODE
+    jne .fault
+    cmp r10, GATE_COUNT
+    jae .fault
+    jmp [privilege_gate_table + r10 * 8]
+.fault:
+    push 0
+    push 6
+    jmp isr_common
+
+gate_wrmsr:                         ; ecx = MSR, edx:eax = value
+    wrmsr
+    gate_return
+gate_rdmsr:                         ; ecx = MSR; edx:eax = value
+    rdmsr
+    gate_return
+gate_halt:                          ; sti; hlt, and return with interrupts enabled
+    or qword [rsp + 16], 1 << 9
+    sti
+    hlt
+    gate_return
+gate_halt_forever:
+    cli
+    hlt
+    jmp gate_halt_forever
+gate_write_cr3:                     ; rax = new CR3
+    mov cr3, rax
+    gate_return
+gate_invlpg:                        ; rax = address
+    invlpg [rax]
+    gate_return
+gate_read_cr0:
+    mov rax, cr0
+    gate_return
+gate_read_cr2:
+    mov rax, cr2
+    gate_return
+gate_read_cr3:
+    mov rax, cr3
+    gate_return
+gate_read_cr4:
+    mov rax, cr4
+    gate_return
+gate_enter_ring0:                   ; resume the caller in ring 0, on its own stack
+    mov qword [rsp + 8], 0x08       ; kernel code (kernel/gdt.hpp)
+    mov qword [rsp + 32], 0x10      ; kernel data
+    gate_return
+gate_disable_interrupts:
+    and qword [rsp + 16], ~(1 << 9)
+    gate_return
+gate_enable_interrupts:
+    or qword [rsp + 16], 1 << 9
+    gate_return
+gate_read_flags:                    ; rax = the caller's RFLAGS
+    mov rax, [rsp + 16]
+    gate_return
+gate_out8:                          ; dx = port, al/ax/eax = value
+    out dx, al
+    gate_return
+gate_out16:
+    out dx, ax
+    gate_return
+gate_out32:
+    out dx, eax
+    gate_return
+gate_in8:                           ; dx = port; al/ax/eax = value
+    in al, dx
+    gate_return
+gate_in16:
+    in ax, dx
+    gate_return
+gate_in32:
+    in eax, dx
+    gate_return
+gate_out8_string:                   ; dx = port, rsi = bytes, rcx = count
+    rep outsb
+    gate_return
+; An index register, then its data register (PCI's CF8/CFC): one gate instead of two.
+; dx = index port, eax = index, cx = data port; al/ax/eax = value read, or esi = written.
+gate_select_in8:
+    out dx, eax
+    mov edx, ecx
+    in al, dx
+    gate_return
+gate_select_in16:
+    out dx, eax
+    mov edx, ecx
+    in ax, dx
+    gate_return
+gate_select_in32:
+    out dx, eax
+    mov edx, ecx
+    in eax, dx
+    gate_return
+gate_select_out8:
+    out dx, eax
+    mov edx, ecx
+    mov eax, esi
+    out dx, al
+    gate_return
+gate_select_out16:
+    out dx, eax
+    mov edx, ecx
+    mov eax, esi
+    out dx, ax
+    gate_return
+gate_select_out32:
+    out dx, eax
+    mov edx, ecx
+    mov eax, esi
+    out dx, eax
+    gate_return
+
 section .rodata
+align 8
+privilege_gate_table:
+    dq gate_wrmsr
+    dq gate_rdmsr
+    dq gate_halt
+    dq gate_halt_forever
+    dq gate_write_cr3
+    dq gate_invlpg
+    dq gate_read_cr0
+    dq gate_read_cr2
+    dq gate_read_cr3
+    dq gate_read_cr4
+    dq gate_enter_ring0
+    dq gate_disable_interrupts
+    dq gate_enable_interrupts
+    dq gate_read_flags
+    dq gate_out8
+    dq gate_out16
+    dq gate_out32
+    dq gate_in8
+    dq gate_in16
+    dq gate_in32
+    dq gate_out8_string
+    dq gate_select_in8
+    dq gate_select_in16
+    dq gate_select_in32
+    dq gate_select_out8
+    dq gate_select_out16
+    dq gate_select_out32
+
 align 8
 isr_stub_table:
 %assign i 0
 %rep 256
+%if i == 6
+    dq invalid_opcode_entry
+%else
     dq isr_%[i]
+%endif
 %assign i i + 1
 %endrep

@@ -22,7 +22,7 @@ namespace {
 
 constexpr std::uint64_t k_page = 4096;
 constexpr std::uint64_t k_low_memory_end = 1ull << 20;
-constexpr std::uint64_t k_early_mapped_end = 4ull << 30;  // boot/multiboot.asm maps 4 GiB
+constexpr std::uint64_t k_early_mapped_end = 1ull << 30;  // boot/multiboot.asm maps 1 GiB
 constexpr std::size_t k_heap_chunk = 1 << 20;
 
 std::uint64_t address(const void* p) { return reinterpret_cast<std::uint64_t>(p); }
@@ -36,10 +36,20 @@ public:
     Result<std::uint64_t, paging::Error> allocate_table() override {
         auto frame = g_frames.allocate();
         if (!frame) return err(paging::Error::OutOfTableMemory);
+        // Until the new tables are live, a table must lie where the early map reaches.
+        // Frames go lowest first, so this fails only when the first GiB is full.
+        if (!m_live && *frame + k_page > k_early_mapped_end) {
+            (void)g_frames.free(*frame);
+            return err(paging::Error::OutOfTableMemory);
+        }
         std::memset(table(*frame), 0, k_page);
         return *frame;
     }
     std::uint64_t* table(std::uint64_t physical) override { return reinterpret_cast<std::uint64_t*>(physical); }
+    void set_live() { m_live = true; }
+
+private:
+    bool m_live = false;
 };
 
 KernelTableMemory g_table_memory;
@@ -133,6 +143,7 @@ void init_paging(const multiboot::BootInfo& boot_info) {
     check(space.map(rw, rw, end - rw, data), "data");
     for (const auto& stack : kernel_stacks()) check(space.unmap(stack.guard, k_page), "a stack guard");
     cpu::write_cr3(space.root());
+    g_table_memory.set_live();
 }
 
 }  // namespace

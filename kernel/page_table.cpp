@@ -6,7 +6,8 @@ namespace kernel::paging {
 namespace {
 
 constexpr std::uint64_t k_table_entries = 512;
-constexpr std::uint64_t k_intermediate = bits::k_present | bits::k_writable;  // the leaf decides
+// The leaf decides. Every entry allows ring 3: the kernel may run there (kernel/privilege.hpp).
+constexpr std::uint64_t k_intermediate = bits::k_present | bits::k_writable | bits::k_user;
 constexpr std::uint64_t k_canonical_limit = 1ull << 47;
 
 std::uint64_t index_at(std::uint64_t virt, unsigned shift) { return (virt >> shift) & (k_table_entries - 1); }
@@ -30,7 +31,7 @@ Result<AddressSpace, Error> AddressSpace::create(TableMemory& memory, bool no_ex
 }
 
 std::uint64_t AddressSpace::leaf_bits(Permissions p, bool huge) const {
-    std::uint64_t value = bits::k_present;
+    std::uint64_t value = bits::k_present | bits::k_user;
     if (p.writable) value |= bits::k_writable;
     if (!p.executable && m_nx) value |= bits::k_no_execute;
     if (p.uncached) value |= bits::k_cache_disable | bits::k_write_through;

@@ -18,6 +18,7 @@ constexpr std::uint64_t k_page_1g = 1ull << 30;
 namespace bits {
 constexpr std::uint64_t k_present = 1ull << 0;
 constexpr std::uint64_t k_writable = 1ull << 1;
+constexpr std::uint64_t k_user = 1ull << 2;  // ring 3 may use it (every mapping here)
 constexpr std::uint64_t k_write_through = 1ull << 3;
 constexpr std::uint64_t k_cache_disable = 1ull << 4;
 constexpr std::uint64_t k_huge = 1ull << 7;  // a 2 MiB or 1 GiB page, not a table

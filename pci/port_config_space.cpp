@@ -5,7 +5,7 @@
 namespace pci {
 namespace {
 
-constexpr kernel::cpu::IoPort<std::uint32_t> k_config_address{0xCF8};
+constexpr std::uint16_t k_config_address = 0xCF8;
 constexpr std::uint16_t k_config_data = 0xCFC;
 
 // §3.2.2.3.2, figure 3-2: enable bit, bus, device, function, dword-aligned register.
@@ -16,31 +16,18 @@ std::uint32_t config_address(Address address, std::uint16_t offset) {
            std::uint32_t{address.function} << 8 | (offset & 0xFCu);
 }
 
-// One vCPU and no configuration access from interrupt handlers: the address/data pair
-// needs no lock.
-std::uint16_t select(Address address, std::uint16_t offset) {
-    k_config_address.write(config_address(address, offset));
-    return static_cast<std::uint16_t>(k_config_data + (offset & 3u));
-}
-
 }  // namespace
 
+// One vCPU and no configuration access from interrupt handlers: the address/data pair
+// needs no lock. The data port is CFC plus the offset's low two bits.
 std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, unsigned width) {
-    std::uint16_t port = select(address, offset);
-    switch (width) {
-        case 1: return kernel::cpu::in8(port);
-        case 2: return kernel::cpu::in16(port);
-        default: return kernel::cpu::in32(port);
-    }
+    return kernel::cpu::select_and_read(k_config_address, config_address(address, offset),
+                                        static_cast<std::uint16_t>(k_config_data + (offset & 3u)), width);
 }
 
 void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) {
-    std::uint16_t port = select(address, offset);
-    switch (width) {
-        case 1: kernel::cpu::out8(port, static_cast<std::uint8_t>(value)); break;
-        case 2: kernel::cpu::out16(port, static_cast<std::uint16_t>(value)); break;
-        default: kernel::cpu::out32(port, value); break;
-    }
+    kernel::cpu::select_and_write(k_config_address, config_address(address, offset),
+                                  static_cast<std::uint16_t>(k_config_data + (offset & 3u)), width, value);
 }
 
 }  // namespace pci

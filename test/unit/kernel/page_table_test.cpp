@@ -133,3 +133,18 @@ TEST_CASE("page tables: a run of 4 KiB pages across page-table boundaries maps a
     CHECK_FALSE(space.translate(0x400000));
     CHECK(space.translate(0x401000));
 }
+
+TEST_CASE("page tables: every level lets ring 3 in, for a kernel that runs there") {
+    FakeTableMemory memory;
+    auto space = AddressSpace::create(memory, true).value();
+    REQUIRE(space.map(0x200000, 0x200000, 0x3000, k_rx).has_value());
+    // Walk 0x201000 by hand: PML4 -> PDPT -> PD -> PT, each entry with U/S (bit 2).
+    std::uint64_t table = space.root();
+    for (unsigned shift : {39u, 30u, 21u, 12u}) {
+        std::uint64_t entry = memory.table(table)[(0x201000ull >> shift) & 511];
+        INFO("level shift " << shift);
+        CHECK((entry & bits::k_present) != 0);
+        CHECK((entry & bits::k_user) != 0);
+        table = entry & bits::k_address_mask;
+    }
+}
