@@ -18,7 +18,8 @@ EXIT_BOOT_FAIL  equ 102             ; kernel/exit.hpp: k_exit_boot_failure
 
 extern __image_start
 extern __load_end
-extern __bss_start
+extern __bss_early_start
+extern __bss_early_end
 extern __bss_end
 extern init_stack_canary
 extern kernel_entry
@@ -52,10 +53,11 @@ _start32:
     cld
     mov esi, ebx                    ; multiboot information (physical address)
 
-    ; Zero .bss ourselves rather than trust every loader to. The stacks, which need no
-    ; zeroing, lie below __bss_start (boot/linker.ld).
-    mov edi, __bss_start
-    mov ecx, __bss_end
+    ; Zero .bss ourselves rather than trust every loader to: here only what C++ uses
+    ; before kernel_entry zeroes the rest, in ring 3 (kernel/early_bss.hpp). The stacks
+    ; need no zeroing (boot/linker.ld).
+    mov edi, __bss_early_start
+    mov ecx, __bss_early_end
     sub ecx, edi
     shr ecx, 2
     xor eax, eax
@@ -200,8 +202,7 @@ boot_pd:
 %assign i i + 1
 %endrep
 
-section .bss
-alignb 4096
+section .bss.early nobits alloc noexec write align=4096
 boot_pml4:  resb 4096
 boot_pdpt:  resb 4096
 

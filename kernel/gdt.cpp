@@ -1,4 +1,5 @@
 #include "kernel/gdt.hpp"
+#include "kernel/early_bss.hpp"
 
 #include <array>
 #include <cstddef>
@@ -50,9 +51,9 @@ constexpr std::size_t k_ist_count = 4;
 constexpr const char* k_ist_names[k_ist_count] = {"double-fault stack", "NMI stack", "page-fault stack",
                                                   "machine-check stack"};
 
-Tss g_tss;
-alignas(16) std::array<std::uint64_t, 7> g_gdt;
-std::array<StackRange, 2 + k_ist_count> g_stacks;
+KERNEL_EARLY_BSS Tss g_tss;
+KERNEL_EARLY_BSS alignas(16) std::array<std::uint64_t, 7> g_gdt;
+KERNEL_EARLY_BSS std::array<StackRange, 2 + k_ist_count> g_stacks;
 
 std::uint64_t address_of(const void* p) { return reinterpret_cast<std::uint64_t>(p); }
 

@@ -1,6 +1,7 @@
 #include <array>
 #include <cstddef>
 
+#include "kernel/early_bss.hpp"
 #include "kernel/gdt.hpp"
 #include "kernel/interrupts.hpp"
 #include "kernel/panic.hpp"
@@ -30,6 +31,7 @@ static_assert(sizeof(IdtPointer) == 10);
 
 constexpr std::uint8_t k_interrupt_gate = 0x8E;  // present, DPL 0, 64-bit interrupt gate
 constexpr std::uint8_t k_vector_nmi = 2;
+constexpr std::uint8_t k_vector_invalid_opcode = 6;  // also the privilege gates (kernel/cpu.hpp)
 constexpr std::uint8_t k_vector_double_fault = 8;
 constexpr std::uint8_t k_vector_page_fault = 14;
 constexpr std::uint8_t k_vector_machine_check = 18;
@@ -39,7 +41,7 @@ struct Route {
     void* context = nullptr;
 };
 
-alignas(16) std::array<Gate, k_vector_count> g_idt;
+KERNEL_EARLY_BSS alignas(16) std::array<Gate, k_vector_count> g_idt;
 std::array<Route, k_vector_count> g_routes;
 std::uint64_t g_unhandled = 0;
 void (*g_eoi)() = nullptr;
@@ -55,21 +57,28 @@ std::uint8_t ist_for(std::size_t vector) {
     }
 }
 
+void set_gate(std::size_t vector) {
+    std::uint64_t target = isr_stub_table[vector];
+    g_idt[vector] = Gate{static_cast<std::uint16_t>(target),
+                         gdt::k_kernel_code,
+                         ist_for(vector),
+                         k_interrupt_gate,
+                         static_cast<std::uint16_t>(target >> 16),
+                         static_cast<std::uint32_t>(target >> 32),
+                         0};
+}
+
 }  // namespace
 
-void init() {
-    for (std::size_t v = 0; v < k_vector_count; ++v) {
-        std::uint64_t target = isr_stub_table[v];
-        g_idt[v] = Gate{static_cast<std::uint16_t>(target),
-                        gdt::k_kernel_code,
-                        ist_for(v),
-                        k_interrupt_gate,
-                        static_cast<std::uint16_t>(target >> 16),
-                        static_cast<std::uint32_t>(target >> 32),
-                        0};
-    }
+void load() {
+    set_gate(k_vector_invalid_opcode);
+    set_gate(k_vector_double_fault);
     IdtPointer pointer{sizeof(g_idt) - 1, reinterpret_cast<std::uint64_t>(g_idt.data())};
     asm volatile("lidt %0" : : "m"(pointer) : "memory");
+}
+
+void init() {
+    for (std::size_t v = 0; v < k_vector_count; ++v) set_gate(v);
 }
 
 bool set_handler(std::uint8_t vector, Handler handler, void* context) {

@@ -26,6 +26,11 @@ constexpr unsigned k_vector_count = 256;
 
 using Handler = void (*)(InterruptFrame& frame, void* context);
 
+// Loads the IDT with the two gates needed to leave ring 0: #UD, which also carries the
+// privilege gates (kernel/cpu.hpp), and #DF. In ring 0.
+void load();
+// Fills every gate of the loaded IDT. In either ring: the table is ordinary memory, and
+// where ring 0 is emulated, 256 gates written there take milliseconds.
 void init();
 // Routes a vector (>= 32) to a handler. Returns false if the vector is taken.
 bool set_handler(std::uint8_t vector, Handler handler, void* context);

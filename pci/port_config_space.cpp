@@ -16,18 +16,38 @@ std::uint32_t config_address(Address address, std::uint16_t offset) {
            std::uint32_t{address.function} << 8 | (offset & 0xFCu);
 }
 
+std::uint16_t data_port(std::uint16_t offset) { return static_cast<std::uint16_t>(k_config_data + (offset & 3u)); }
+
 }  // namespace
 
-// One vCPU and no configuration access from interrupt handlers: the address/data pair
-// needs no lock. The data port is CFC plus the offset's low two bits.
+// The data port is CFC plus the offset's low two bits.
 std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, unsigned width) {
-    return kernel::cpu::select_and_read(k_config_address, config_address(address, offset),
-                                        static_cast<std::uint16_t>(k_config_data + (offset & 3u)), width);
+    std::uint32_t selector = config_address(address, offset);
+    std::uint16_t port = data_port(offset);
+    if (selector != m_selected) {
+        m_selected = selector;
+        return kernel::cpu::select_and_read(k_config_address, selector, port, width);
+    }
+    switch (width) {
+        case 1: return kernel::cpu::in8(port);
+        case 2: return kernel::cpu::in16(port);
+        default: return kernel::cpu::in32(port);
+    }
 }
 
 void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) {
-    kernel::cpu::select_and_write(k_config_address, config_address(address, offset),
-                                  static_cast<std::uint16_t>(k_config_data + (offset & 3u)), width, value);
+    std::uint32_t selector = config_address(address, offset);
+    std::uint16_t port = data_port(offset);
+    if (selector != m_selected) {
+        m_selected = selector;
+        kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
+        return;
+    }
+    switch (width) {
+        case 1: kernel::cpu::out8(port, static_cast<std::uint8_t>(value)); break;
+        case 2: kernel::cpu::out16(port, static_cast<std::uint16_t>(value)); break;
+        default: kernel::cpu::out32(port, value); break;
+    }
 }
 
 }  // namespace pci

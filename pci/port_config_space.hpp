@@ -3,6 +3,11 @@
 // 0xCF8 selects bus, device, function and register; port 0xCFC (plus the offset's low two
 // bits) reads or writes it. Every PC has it; it reaches the first 256 bytes only. Kernel
 // only.
+//
+// The address last written to 0xCF8 is remembered and not written again: under a
+// hypervisor every port access is an exit, and sizing a BAR touches one register four
+// times. Nothing else writes 0xCF8 (one vCPU, no configuration access from interrupt
+// handlers, one instance of this class).
 
 #include "pci/config_space.hpp"
 
@@ -16,6 +21,9 @@ public:
 protected:
     std::uint32_t read_raw(Address address, std::uint16_t offset, unsigned width) override;
     void write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) override;
+
+private:
+    std::uint32_t m_selected = 0;  // the last address written to 0xCF8; 0 before the first
 };
 
 }  // namespace pci
