@@ -36,7 +36,9 @@ private:
 std::uint32_t size_register(ConfigSpace& config, Address address, std::uint16_t offset, std::uint32_t original) {
     config.write<std::uint32_t>(address, offset, k_all_ones);
     std::uint32_t answer = config.read<std::uint32_t>(address, offset);
-    config.write<std::uint32_t>(address, offset, original);
+    // A register that still reads as before (an unimplemented BAR reads 0 both times)
+    // needs no restoring: one access fewer, and each is an exit under a hypervisor.
+    if (answer != original) config.write<std::uint32_t>(address, offset, original);
     return answer;
 }
 

@@ -30,22 +30,27 @@ public:
         m_highest_bus = std::max(m_highest_bus, bus);
         ++m_report.buses;
         for (std::uint8_t device = 0; device < k_devices_per_bus; ++device) {
+            // The header a dword at a time, each read once: each access is an exit under
+            // a hypervisor.
             Address first{bus, device, 0};
-            if (!present(m_config.read(first, regs::k_vendor_id))) continue;
-            bool multifunction = (m_config.read(first, regs::k_header_type) & header_type::k_multifunction) != 0;
-            scan_function(first, depth);
-            if (!multifunction) continue;
+            std::uint32_t ids = m_config.read<std::uint32_t>(first, regs::k_vendor_id.offset);
+            if (!present(static_cast<std::uint16_t>(ids))) continue;
+            std::uint32_t header_dword = m_config.read<std::uint32_t>(first, k_header_dword);
+            scan_function(first, ids, header_dword, depth);
+            if ((static_cast<std::uint8_t>(header_dword >> 16) & header_type::k_multifunction) == 0) continue;
             // PCI 3.0 §6.2.1: functions 1-7 exist only when function 0 says so, and need
             // not be consecutive.
             for (std::uint8_t function = 1; function < k_functions_per_device; ++function) {
                 Address address{bus, device, function};
-                if (present(m_config.read(address, regs::k_vendor_id))) scan_function(address, depth);
+                ids = m_config.read<std::uint32_t>(address, regs::k_vendor_id.offset);
+                if (!present(static_cast<std::uint16_t>(ids))) continue;
+                scan_function(address, ids, m_config.read<std::uint32_t>(address, k_header_dword), depth);
             }
         }
     }
 
 private:
-    void scan_function(Address address, unsigned depth) {
+    void scan_function(Address address, std::uint32_t ids, std::uint32_t header_dword, unsigned depth) {
         ++m_report.functions;
         Device* device = m_table.add();
         if (device == nullptr) {
@@ -53,10 +58,7 @@ private:
             m_scratch = Device{};
             device = &m_scratch;  // still followed if it is a bridge
         }
-        // The header a dword at a time: each access is a VM exit under KVM.
-        std::uint32_t ids = m_config.read<std::uint32_t>(address, regs::k_vendor_id.offset);
         std::uint32_t class_and_revision = m_config.read<std::uint32_t>(address, regs::k_revision_id.offset);
-        std::uint32_t header_dword = m_config.read<std::uint32_t>(address, k_header_dword);
         std::uint32_t interrupt_dword = m_config.read<std::uint32_t>(address, regs::k_interrupt_line.offset);
         device->address = address;
         device->vendor_id = static_cast<std::uint16_t>(ids);
