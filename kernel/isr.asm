@@ -66,17 +66,19 @@ isr_common:
     iretq
 
 ;;; Privilege gates (kernel/privilege.hpp). When the kernel runs in ring 3 it reaches the
-;;; instructions that need ring 0 (or I/O privilege) with `ud1 r10, r10`, r10 naming the gate
-;;; (kernel/cpu.hpp, enum Gate, in the order of privilege_gate_table below). An exception
-;;; is the one way into ring 0 that every hypervisor we run on delivers from ring 3: the
-;;; kvm-pvm hosts answer `int n` with #UD and return from `syscall` still in ring 3, and
-;;; run ring 3 with IOPL 0 whatever the guest asks for (docs/kvm-on-this-host.md).
-;;; The #UD entry below picks out gates by that exact encoding, which compilers do not emit
-;;; (their traps are ud2, or ud1 with a memory operand); any other #UD is reported as
-;;; before. Each gate
-;;; runs its instruction on the caller's registers and returns past the ud1 at once:
-;;; where a hypervisor emulates ring-0 code, every instruction here costs microseconds.
-;;; At entry [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
+;;; instructions that need ring 0 (or I/O privilege) with `ud1 r10, r10`, r10 naming the
+;;; gate (kernel/cpu.hpp, enum Gate, in the order of privilege_gate_table below). An
+;;; exception is the one way into ring 0 that every hypervisor we run on delivers from
+;;; ring 3: the kvm-pvm hosts answer `int n` with #UD, return from `syscall` still in
+;;; ring 3, and run ring 3 with IOPL 0 whatever the guest asks for
+;;; (docs/kvm-on-this-host.md).
+;;;
+;;; The #UD entry below picks out gates by that exact encoding, which compilers do not
+;;; emit (their traps are ud2, or ud1 with a memory operand); any other #UD is reported
+;;; as before, except that the report shows the faulting RIP in r11. Each gate runs its
+;;; instruction on the caller's registers and returns past the ud1 at once: where a
+;;; hypervisor emulates ring-0 code, every instruction here costs microseconds. At entry
+;;; [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
 
 GATE_COUNT equ 27
 GATE_OPCODE equ 0xD2B90F4D         ; ud1 r10, r10: REX.WRB 0F B9, ModRM 11 010 010
