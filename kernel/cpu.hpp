@@ -112,6 +112,19 @@ inline void out8_string(std::uint16_t port, const void* data, std::size_t count)
         call_gate(Gate::Out8String, {.rcx = count, .rdx = port, .rsi = reinterpret_cast<std::uint64_t>(data)});
 }
 
+// A port access of `width` bytes (1, 2 or 4, anything else reads as 4).
+inline std::uint32_t in(std::uint16_t port, unsigned width) {
+    return width == 1 ? in8(port) : width == 2 ? in16(port) : in32(port);
+}
+inline void out(std::uint16_t port, unsigned width, std::uint32_t value) {
+    if (width == 1)
+        out8(port, static_cast<std::uint8_t>(value));
+    else if (width == 2)
+        out16(port, static_cast<std::uint16_t>(value));
+    else
+        out32(port, value);
+}
+
 // An index register and its data register (PCI's CF8/CFC): writes `index` to the 32-bit
 // index port, then reads or writes `width` (1, 2 or 4) bytes at the data port. In ring 3
 // both accesses take one gate.
@@ -123,7 +136,7 @@ inline std::uint32_t select_and_read(std::uint16_t index_port, std::uint32_t ind
         return static_cast<std::uint32_t>(width == 1 ? value & 0xFF : width == 2 ? value & 0xFFFF : value);
     }
     out32(index_port, index);
-    return width == 1 ? in8(data_port) : width == 2 ? in16(data_port) : in32(data_port);
+    return in(data_port, width);
 }
 inline void select_and_write(std::uint16_t index_port, std::uint32_t index, std::uint16_t data_port, unsigned width,
                              std::uint32_t value) {
@@ -133,12 +146,7 @@ inline void select_and_write(std::uint16_t index_port, std::uint32_t index, std:
         return;
     }
     out32(index_port, index);
-    if (width == 1)
-        out8(data_port, static_cast<std::uint8_t>(value));
-    else if (width == 2)
-        out16(data_port, static_cast<std::uint16_t>(value));
-    else
-        out32(data_port, value);
+    out(data_port, width, value);
 }
 
 // A typed I/O port: the width is part of the type, so a 16-bit register cannot be

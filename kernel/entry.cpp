@@ -107,7 +107,7 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     interrupts::load();
     // Leave ring 0 as early as possible where it is emulated; the command line, read
     // below, may still change the choice.
-    const std::uint64_t ring0_ticks = privilege::measure_loop();
+    const std::uint64_t ring0_ticks = privilege::measure_loop();  // a local: zero_late_bss is next
     privilege::enter_ring3();
     zero_late_bss();  // natively, here
     interrupts::init();

@@ -1,8 +1,9 @@
 #include "kernel/gdt.hpp"
-#include "kernel/early_bss.hpp"
 
 #include <array>
 #include <cstddef>
+
+#include "kernel/early_bss.hpp"
 
 namespace kernel {
 
@@ -32,22 +33,21 @@ static_assert(sizeof(DescriptorPointer) == 10);
 
 constexpr std::size_t k_page = 4096;
 constexpr std::size_t k_ist_stack_size = std::size_t{16} * 1024;
+constexpr std::size_t k_ring0_stack_size = std::size_t{32} * 1024;
 
-struct alignas(k_page) IstStack {
+// A stack with an unmapped guard page below it. In .bss.stacks: never zeroed
+// (boot/linker.ld).
+template <std::size_t Size>
+struct alignas(k_page) GuardedStack {
     std::byte guard[k_page];
-    std::byte stack[k_ist_stack_size];
+    std::byte stack[Size];
 };
 
 // Where interrupts and gates run when they arrive in ring 3 (TSS.RSP0).
-constexpr std::size_t k_ring0_stack_size = std::size_t{32} * 1024;
-struct alignas(k_page) Ring0Stack {
-    std::byte guard[k_page];
-    std::byte stack[k_ring0_stack_size];
-};
-[[gnu::section(".bss.stacks")]] Ring0Stack g_ring0_stack;
+[[gnu::section(".bss.stacks")]] GuardedStack<k_ring0_stack_size> g_ring0_stack;
 
 constexpr std::size_t k_ist_count = 4;
-[[gnu::section(".bss.stacks")]] IstStack g_ist_stacks[k_ist_count];
+[[gnu::section(".bss.stacks")]] GuardedStack<k_ist_stack_size> g_ist_stacks[k_ist_count];
 constexpr const char* k_ist_names[k_ist_count] = {"double-fault stack", "NMI stack", "page-fault stack",
                                                   "machine-check stack"};
 

@@ -1,5 +1,6 @@
 #pragma once
-// Which ring the kernel's own code runs in: ring 0, or ring 3 with I/O privilege.
+// Which ring the kernel's own code runs in: ring 0, or ring 3 (with IOPL 0: port I/O,
+// like every privileged instruction, goes through a gate).
 //
 // Under most hypervisors ring 0 costs nothing extra. Under some, every ring-0 instruction
 // is emulated (this project's CI hosts: kvm-pvm, about 2 us per instruction, while ring-3

@@ -24,30 +24,20 @@ std::uint16_t data_port(std::uint16_t offset) { return static_cast<std::uint16_t
 std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, unsigned width) {
     std::uint32_t selector = config_address(address, offset);
     std::uint16_t port = data_port(offset);
-    if (selector != m_selected) {
-        m_selected = selector;
-        return kernel::cpu::select_and_read(k_config_address, selector, port, width);
-    }
-    switch (width) {
-        case 1: return kernel::cpu::in8(port);
-        case 2: return kernel::cpu::in16(port);
-        default: return kernel::cpu::in32(port);
-    }
+    if (selector == m_selected) return kernel::cpu::in(port, width);
+    m_selected = selector;
+    return kernel::cpu::select_and_read(k_config_address, selector, port, width);
 }
 
 void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) {
     std::uint32_t selector = config_address(address, offset);
     std::uint16_t port = data_port(offset);
-    if (selector != m_selected) {
-        m_selected = selector;
-        kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
+    if (selector == m_selected) {
+        kernel::cpu::out(port, width, value);
         return;
     }
-    switch (width) {
-        case 1: kernel::cpu::out8(port, static_cast<std::uint8_t>(value)); break;
-        case 2: kernel::cpu::out16(port, static_cast<std::uint16_t>(value)); break;
-        default: kernel::cpu::out32(port, value); break;
-    }
+    m_selected = selector;
+    kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
 }
 
 }  // namespace pci
