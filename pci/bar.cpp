@@ -14,8 +14,9 @@ constexpr std::uint64_t lowest_set_bit(std::uint64_t value) { return value & (~v
 // Turns decoding off for as long as it lives, then puts the command register back.
 class DecodingOff {
 public:
-    DecodingOff(ConfigSpace& config, Address address, bool keep)
-        : m_config(config), m_address(address), m_saved(config.read(address, regs::k_command)) {
+    // `command`: what the command register holds now.
+    DecodingOff(ConfigSpace& config, Address address, std::uint16_t command, bool keep)
+        : m_config(config), m_address(address), m_saved(command) {
         constexpr std::uint16_t k_decoding = command::k_io_space | command::k_memory_space;
         m_changed = !keep && (m_saved & k_decoding) != 0;
         if (m_changed) m_config.write(m_address, regs::k_command, static_cast<std::uint16_t>(m_saved & ~k_decoding));
@@ -54,11 +55,11 @@ const char* to_string(BarKind kind) {
     return "?";
 }
 
-BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, bool keep_decoding,
+BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std::uint16_t command, bool keep_decoding,
                     std::size_t* malformed) {
     BarArray bars{};
     if (count > k_max_bars) count = k_max_bars;
-    DecodingOff decoding_off(config, address, keep_decoding);
+    DecodingOff decoding_off(config, address, command, keep_decoding);
     for (std::size_t i = 0; i < count; ++i) {
         std::uint16_t offset = bar_offset(i);
         std::uint32_t low = config.read<std::uint32_t>(address, offset);
@@ -103,7 +104,7 @@ BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, boo
 }
 
 void program_bar(ConfigSpace& config, Address address, std::size_t index, const Bar& bar, std::uint64_t base) {
-    DecodingOff decoding_off(config, address, false);
+    DecodingOff decoding_off(config, address, config.read(address, regs::k_command), false);
     std::uint16_t offset = bar_offset(index);
     std::uint32_t low_bits = config.read<std::uint32_t>(address, offset);
     if (bar.is_io()) {

@@ -60,9 +60,10 @@ constexpr std::uint32_t k_memory_address_mask = ~0xFu;
 // writes all ones and reads back which address bits stick (§6.2.5.1, "Address maps");
 // memory and I/O decoding are off meanwhile so the device never answers at a half-written
 // address (unless keep_decoding: host bridges, whose decoding the machine depends on), and
-// every register is restored afterwards. A 64-bit BAR in the last slot is malformed and
-// reads as absent; `malformed` counts such BARs.
-BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, bool keep_decoding,
+// every register is restored afterwards. `command` is what the command register holds, so
+// that it is not read twice. A 64-bit BAR in the last slot is malformed and reads as
+// absent; `malformed` counts such BARs.
+BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std::uint16_t command, bool keep_decoding,
                     std::size_t* malformed = nullptr);
 
 // Writes `base` into BAR `index` (both halves for a 64-bit one), with decoding off while

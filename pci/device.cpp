@@ -10,6 +10,8 @@ bool Device::is_host_bridge() const {
     return class_code == class_code::k_bridge && subclass == class_code::k_subclass_host_bridge;
 }
 
+bool Device::decodes(std::uint16_t command) { return (command & (command::k_io_space | command::k_memory_space)) != 0; }
+
 Device* DeviceTable::find(Address address) {
     for (auto& device : all()) {
         if (device.address == address) return &device;

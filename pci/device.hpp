@@ -1,6 +1,8 @@
 #pragma once
-// What enumeration learns about one function: its identity, BARs, capabilities, interrupt
-// pin, and for a bridge the buses behind it. Kept in a DeviceTable of fixed size.
+// What enumeration learns about one function: its identity (what drivers match on), and for
+// a bridge the buses behind it; the rest (command register, subsystem, interrupt pin, BARs,
+// capabilities) once read_details (enumerate.hpp) has read it. Kept in a DeviceTable of
+// fixed size.
 
 #include <array>
 #include <cstddef>
@@ -31,6 +33,11 @@ struct Device {
     std::uint8_t revision = 0;
     std::uint8_t header_layout = 0;  // header_type::k_general, k_bridge, ...
     bool multifunction = false;
+    // The details: zero until details_read. Enumeration reads them for bridges; the PCI
+    // layer for the functions a driver matches, and for every function that decodes when
+    // BARs must be assigned (pci.cpp).
+    bool details_read = false;
+    std::uint16_t command = 0;              // as the details found it (PCI 3.0 §6.2.2)
     std::uint16_t subsystem_vendor_id = 0;  // type 0 headers only
     std::uint16_t subsystem_id = 0;
     std::uint8_t interrupt_line = 0;  // what the firmware wrote: a legacy (ISA) IRQ number
@@ -47,6 +54,9 @@ struct Device {
 
     [[nodiscard]] bool is_bridge() const;
     [[nodiscard]] bool is_host_bridge() const;
+    // Memory or I/O decoding on in `command`: the function answers at its BARs' addresses.
+    [[nodiscard]] bool decodes() const { return decodes(command); }
+    [[nodiscard]] static bool decodes(std::uint16_t command);
     // class << 16 | subclass << 8 | prog_if, as lspci prints it.
     [[nodiscard]] std::uint32_t class_triplet() const {
         return std::uint32_t{class_code} << 16 | std::uint32_t{subclass} << 8 | prog_if;

@@ -59,7 +59,6 @@ private:
             device = &m_scratch;  // still followed if it is a bridge
         }
         std::uint32_t class_and_revision = m_config.read<std::uint32_t>(address, regs::k_revision_id.offset);
-        std::uint32_t interrupt_dword = m_config.read<std::uint32_t>(address, regs::k_interrupt_line.offset);
         device->address = address;
         device->vendor_id = static_cast<std::uint16_t>(ids);
         device->device_id = static_cast<std::uint16_t>(ids >> 16);
@@ -70,24 +69,10 @@ private:
         auto header = static_cast<std::uint8_t>(header_dword >> 16);
         device->header_layout = static_cast<std::uint8_t>(header_type::k_layout.get(header));
         device->multifunction = (header & header_type::k_multifunction) != 0;
-        device->interrupt_line = static_cast<std::uint8_t>(interrupt_dword);
-        device->interrupt_pin = static_cast<std::uint8_t>(interrupt_dword >> 8);
-
-        std::size_t bar_count = 0;
-        if (device->header_layout == header_type::k_general) {
-            bar_count = k_max_bars;
-            std::uint32_t subsystem = m_config.read<std::uint32_t>(address, regs::k_subsystem_vendor_id.offset);
-            device->subsystem_vendor_id = static_cast<std::uint16_t>(subsystem);
-            device->subsystem_id = static_cast<std::uint16_t>(subsystem >> 16);
-        } else if (device->header_layout == header_type::k_bridge) {
-            bar_count = k_bridge_bar_count;
+        if (device->is_bridge()) {
+            read_details(m_config, *device, m_report.problems);
+            follow_bridge(*device, depth);
         }
-        if (bar_count != 0) {
-            device->bars = probe_bars(m_config, address, bar_count, device->is_host_bridge(), &m_report.malformed_bars);
-            device->capabilities = CapabilityList::read(m_config, address);
-            if (device->capabilities.problem() != CapabilityProblem::None) ++m_report.capability_problems;
-        }
-        if (device->is_bridge()) follow_bridge(*device, depth);
     }
 
     void follow_bridge(Device& bridge, unsigned depth) {
@@ -134,6 +119,31 @@ private:
 };
 
 }  // namespace
+
+void read_details(ConfigSpace& config, Device& device, DetailProblems& problems) {
+    if (device.details_read) return;
+    device.details_read = true;
+    Address address = device.address;
+    device.command = config.read(address, regs::k_command);
+    std::uint32_t interrupt_dword = config.read<std::uint32_t>(address, regs::k_interrupt_line.offset);
+    device.interrupt_line = static_cast<std::uint8_t>(interrupt_dword);
+    device.interrupt_pin = static_cast<std::uint8_t>(interrupt_dword >> 8);
+    std::size_t bar_count = 0;
+    if (device.header_layout == header_type::k_general) {
+        bar_count = k_max_bars;
+        std::uint32_t subsystem = config.read<std::uint32_t>(address, regs::k_subsystem_vendor_id.offset);
+        device.subsystem_vendor_id = static_cast<std::uint16_t>(subsystem);
+        device.subsystem_id = static_cast<std::uint16_t>(subsystem >> 16);
+    } else if (device.header_layout == header_type::k_bridge) {
+        bar_count = k_bridge_bar_count;
+    } else {
+        return;
+    }
+    device.bars =
+        probe_bars(config, address, bar_count, device.command, device.is_host_bridge(), &problems.malformed_bars);
+    device.capabilities = CapabilityList::read(config, address);
+    if (device.capabilities.problem() != CapabilityProblem::None) ++problems.capability_problems;
+}
 
 EnumerationReport enumerate(ConfigSpace& config, DeviceTable& table) {
     EnumerationReport report;

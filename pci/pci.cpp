@@ -103,6 +103,7 @@ void print_line(kernel::fmt::FormatString<std::type_identity_t<Args>...> format,
 void correct_interrupt_lines(ConfigSpace& config) {
     std::size_t corrected = 0;
     for (Device& device : g_devices.all()) {
+        if (!device.details_read) continue;  // no driver, so nobody to tell
         auto irq = chipset_intx_irq(config, g_devices.all(), device);
         if (!irq || *irq == device.interrupt_line) continue;
         device.interrupt_line = *irq;
@@ -119,6 +120,30 @@ void print_table() {
         print_line("pci: {}  {:04x}:{:04x} {:02x}.{:02x}.{:02x} {:<13} {}{}", device.address, device.vendor_id,
                    device.device_id, device.class_code, device.subclass, device.prog_if,
                    class_name(device.class_code, device.subclass), driver, state);
+    }
+}
+
+bool matched_by_a_driver(const Device& device) {
+    return std::any_of(registered_drivers().begin(), registered_drivers().end(),
+                       [&](const Driver& driver) { return driver.probe != nullptr && driver.match.matches(device); });
+}
+
+// Details (BARs, capabilities, interrupt pin) for the functions a driver may take. When
+// one of their BARs needs an address, also for every function that decodes: its BARs are
+// taken. A function with decoding off answers at no address, so its BARs can stay unread
+// (enumerate.hpp).
+void read_needed_details(ConfigSpace& config, DetailProblems& problems) {
+    bool unassigned = false;
+    for (Device& device : g_devices.all()) {
+        if (device.details_read || !matched_by_a_driver(device)) continue;
+        read_details(config, device, problems);
+        for (const Bar& bar : device.bars)
+            unassigned = unassigned || (bar.present() && !bar.assigned() && !device.is_host_bridge());
+    }
+    if (!unassigned) return;
+    for (Device& device : g_devices.all()) {
+        if (!device.details_read && Device::decodes(config.read(device.address, regs::k_command)))
+            read_details(config, device, problems);
     }
 }
 
@@ -140,9 +165,11 @@ void init_pci() {
     if (report.bridges_skipped != 0)
         println("pci: warning: {} bridges skipped (bus numbers loop, go backwards or are out of reach)",
                 report.bridges_skipped);
-    if (report.malformed_bars != 0) println("pci: warning: {} malformed BARs ignored", report.malformed_bars);
-    if (report.capability_problems != 0)
-        println("pci: warning: {} capability lists cut short (loop or bad pointer)", report.capability_problems);
+    DetailProblems problems = report.problems;
+    read_needed_details(config, problems);
+    if (problems.malformed_bars != 0) println("pci: warning: {} malformed BARs ignored", problems.malformed_bars);
+    if (problems.capability_problems != 0)
+        println("pci: warning: {} capability lists cut short (loop or bad pointer)", problems.capability_problems);
     assign(config);
     correct_interrupt_lines(config);
     BindReport bound = bind_drivers(config, g_devices.all(), registered_drivers());

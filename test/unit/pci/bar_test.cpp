@@ -19,7 +19,7 @@ TEST_CASE("bar: I/O, 32-bit, prefetchable 64-bit and absent BARs are decoded and
     function.bar(4, BarKind::Memory64, 0x4000, true, 0x8'0000'4000);
 
     std::size_t malformed = 0;
-    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, false, &malformed);
+    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false, &malformed);
     CHECK(malformed == 0);
     CHECK(bars[0].kind == BarKind::Io);
     CHECK(bars[0].address == 0xC040);
@@ -44,7 +44,7 @@ TEST_CASE("bar: sizing restores every BAR and runs with decoding off") {
     function.bar(2, BarKind::Memory64, 1ull << 33, false, 0x40'0000'0000);
     function.put16(0x04, pci::command::k_io_space | pci::command::k_memory_space | pci::command::k_bus_master);
 
-    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, false);
+    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false);
     CHECK(function.sized_while_decoding == 0);
     CHECK(function.bars[0].address == 0xC000);
     CHECK(function.bars[2].address == 0x40'0000'0000);
@@ -57,7 +57,7 @@ TEST_CASE("bar: a host bridge keeps decoding while its BARs are sized") {
     auto& function = config.add(k_address, 0x8086, 0x29C0, 0x060000);
     function.bar(0, BarKind::Memory32, 0x1000, false, 0xE000'0000);
     function.put16(0x04, pci::command::k_memory_space);
-    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, true);
+    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), true);
     CHECK(bars[0].size == 0x1000);
     CHECK(function.sized_while_decoding == 6);  // on purpose: the machine may depend on it
     // All ones, then the original back, for the one BAR; all ones only for the five
@@ -69,7 +69,7 @@ TEST_CASE("bar: unassigned BARs read as address 0 and still size") {
     test::FakeConfigSpace config;
     auto& function = config.add(k_address, 0x1AF4, 0x1041, 0x020000);
     function.bar(1, BarKind::Memory32, 0x1000);
-    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, false);
+    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false);
     CHECK(bars[1].present());
     CHECK_FALSE(bars[1].assigned());
     CHECK(bars[1].size == 0x1000);
@@ -81,7 +81,7 @@ TEST_CASE("bar: a 64-bit BAR in the last slot is malformed") {
     function.bar(5, BarKind::Memory64, 0x1000);
     // The fake decodes slot 5 as a 64-bit BAR whose upper half does not exist.
     std::size_t malformed = 0;
-    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, false, &malformed);
+    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false, &malformed);
     CHECK(malformed == 1);
     CHECK_FALSE(bars[5].present());
 }
@@ -90,7 +90,7 @@ TEST_CASE("bar: a bridge has two BARs") {
     test::FakeConfigSpace config;
     auto& bridge = config.add_bridge(k_address, 1, 1);
     bridge.bar(0, BarKind::Memory32, 0x100);
-    auto bars = pci::probe_bars(config, k_address, pci::k_bridge_bar_count, false);
+    auto bars = pci::probe_bars(config, k_address, pci::k_bridge_bar_count, config.at(k_address).command(), false);
     CHECK(bars[0].size == 0x100);
     CHECK_FALSE(bars[2].present());
 }
@@ -100,11 +100,11 @@ TEST_CASE("bar: program_bar writes both halves of a 64-bit BAR") {
     auto& function = config.add(k_address, 0x1AF4, 0x1041, 0x020000);
     function.bar(4, BarKind::Memory64, 0x4000, true);
     function.put16(0x04, pci::command::k_memory_space);
-    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, false);
+    auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false);
     pci::program_bar(config, k_address, 4, bars[4], 0x1'C000'8000);
     CHECK(function.bars[4].address == 0x1'C000'8000);
     CHECK(function.command() == pci::command::k_memory_space);
-    auto again = pci::probe_bars(config, k_address, pci::k_max_bars, false);
+    auto again = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false);
     CHECK(again[4].address == 0x1'C000'8000);
     CHECK(again[4].prefetchable);
 }

@@ -46,7 +46,7 @@ TEST_CASE("bind: each device goes to the first matching driver that takes it") {
     config.add({0, 3, 0}, 0x1AF4, 0x1045, 0x00FF00);
     config.add({0, 4, 0}, 0x8086, 0x100E, 0x020000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
 
     const pci::Driver drivers[] = {
         {"picky", {0x1AF4, 0x1041, 0x1041, 0, 0}, decline},
@@ -73,7 +73,7 @@ TEST_CASE("bind: a device nobody matches stays unclaimed") {
     test::FakeConfigSpace config;
     config.add({0, 0, 0}, 0x8086, 0x1237, 0x060000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     auto report = pci::bind_drivers(config, table.all(), {});
     CHECK(report.unclaimed == 1);
     CHECK(table.all()[0].driver == nullptr);
@@ -84,7 +84,7 @@ TEST_CASE("function: INTx can be switched off and on") {
     test::FakeConfigSpace config;
     config.add({0, 2, 0}, 0x1AF4, 0x1041, 0x020000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     pci::Function function(config, table.all()[0]);
     function.disable_intx(true);
     CHECK(config.at({0, 2, 0}).command() == pci::command::k_interrupt_disable);

@@ -16,6 +16,7 @@
 
 #include "pci/bar.hpp"
 #include "pci/config_space.hpp"
+#include "pci/enumerate.hpp"
 #include "pci/registers.hpp"
 
 namespace test {
@@ -218,5 +219,14 @@ private:
     std::uint16_t m_extent;
     std::uint8_t m_last_bus;
 };
+
+// Enumerates, then reads every function's BARs and capabilities, as the PCI layer does
+// for the functions it needs them for; returns what was wrong in them.
+inline pci::DetailProblems enumerate_with_details(pci::ConfigSpace& config, pci::DeviceTable& table) {
+    pci::EnumerationReport report = pci::enumerate(config, table);
+    pci::DetailProblems problems = report.problems;
+    for (pci::Device& device : table.all()) pci::read_details(config, device, problems);
+    return problems;
+}
 
 }  // namespace test

@@ -28,7 +28,7 @@ void q35(test::FakeConfigSpace& config) {
 
 std::optional<std::uint8_t> route(test::FakeConfigSpace& config, pci::Address address) {
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     return pci::chipset_intx_irq(config, table.all(), *table.find(address));
 }
 

@@ -22,7 +22,7 @@ struct Machine {
         capability = function.add_capability(
             0x11, {static_cast<std::uint8_t>(control), static_cast<std::uint8_t>(control >> 8),
                    static_cast<std::uint8_t>(table), static_cast<std::uint8_t>(table >> 8), 0, 0, 1, 0, 0, 0});
-        pci::enumerate(config, devices);
+        test::enumerate_with_details(config, devices);
     }
     const pci::Device& device() { return *devices.find(k_address); }
     std::uint16_t control() { return config.at(k_address).get16(capability + 2u); }
@@ -64,7 +64,7 @@ TEST_CASE("msix: a table in a missing BAR or past its end is refused") {
     test::FakeConfigSpace config;
     config.add(k_address, 0x1AF4, 0x1000, 0x020000);
     pci::DeviceTable devices;
-    pci::enumerate(config, devices);
+    test::enumerate_with_details(config, devices);
     CHECK(pci::read_msix_capability(config, *devices.find(k_address)).error() == pci::MsixError::NoCapability);
 }
 

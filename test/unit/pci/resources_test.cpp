@@ -82,7 +82,7 @@ TEST_CASE("resources: unassigned BARs on bus 0 get aligned, disjoint blocks outs
     config.add({0, 3, 0}, 0x1AF4, 0x1002, 0x00FF00).bar(0, BarKind::Io, 0x40).bar(4, BarKind::Memory64, 0x10'0000);
     config.add({0, 4, 0}, 0x1234, 0x1111, 0x030000).bar(0, BarKind::Memory32, 0x10);  // smaller than a page
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     std::vector<AddressRange> reserved{{0, 0xC010'0000}};  // pretend RAM reaches into the window
     auto report = pci::assign_resources(config, table, {k_memory, k_io, reserved});
     CHECK(report.assigned == 6);
@@ -110,7 +110,7 @@ TEST_CASE("resources: what the firmware assigned is kept and stepped over") {
     config.add({0, 2, 0}, 0x1AF4, 0x1000, 0x020000).bar(1, BarKind::Memory32, 0x1000, false, 0xC000'0000);
     config.add({0, 3, 0}, 0x1AF4, 0x1002, 0x00FF00).bar(1, BarKind::Memory32, 0x1000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     auto report = pci::assign_resources(config, table, {k_memory, k_io, {}});
     CHECK(report.kept == 1);
     CHECK(report.assigned == 1);
@@ -124,7 +124,7 @@ TEST_CASE("resources: with everything assigned (SeaBIOS), nothing is written") {
         .bar(0, BarKind::Io, 0x20, false, 0xC000)
         .bar(1, BarKind::Memory32, 0x1000, false, 0xFEBD'1000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     int writes = config.writes;
     auto report = pci::assign_resources(config, table, {k_memory, k_io, {}});
     CHECK(report.kept == 2);
@@ -141,7 +141,7 @@ TEST_CASE("resources: a closed bridge gets windows around everything behind it")
     config.add_bridge({1, 2, 0}, 2, 2);
     config.add({2, 0, 0}, 0x1AF4, 0x1002, 0x00FF00).bar(4, BarKind::Memory64, 0x20'0000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     auto report = pci::assign_resources(config, table, {k_memory, k_io, {}});
     CHECK(report.failed == 0);
     CHECK(report.assigned == 4);
@@ -191,7 +191,7 @@ TEST_CASE("resources: a bridge the firmware opened takes new BARs inside its win
     config.add({1, 1, 0}, 0x1AF4, 0x1000, 0x020000).bar(1, BarKind::Memory32, 0x1000);
     config.add({0, 4, 0}, 0x1AF4, 0x1000, 0x020000).bar(1, BarKind::Memory32, 0x1000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     auto report = pci::assign_resources(config, table, {{0xFD00'0000, 0xFEC0'0000}, k_io, {}});
     CHECK(report.failed == 0);
     CHECK(report.bridges_opened == 0);
@@ -205,7 +205,7 @@ TEST_CASE("resources: BARs that do not fit are reported, not placed") {
     config.add({0, 2, 0}, 0x1AF4, 0x1000, 0x020000).bar(4, BarKind::Memory64, 1ull << 40);
     config.add({0, 3, 0}, 0x1AF4, 0x1000, 0x020000).bar(1, BarKind::Memory32, 0x1000);
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     auto report = pci::assign_resources(config, table, {k_memory, k_io, {}});
     CHECK(report.failed == 1);
     CHECK(report.assigned == 1);

@@ -40,7 +40,7 @@ test::FakeFunction& qemu_like(test::FakeConfigSpace& config, std::uint16_t devic
 
 pci::Device enumerate_one(test::FakeConfigSpace& config) {
     pci::DeviceTable table;
-    pci::enumerate(config, table);
+    test::enumerate_with_details(config, table);
     return *table.find(k_address);
 }
 
