@@ -1,5 +1,8 @@
 #include "apic/hardware_access.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include "kernel/cpu.hpp"
 
 namespace apic {
@@ -29,6 +32,19 @@ std::uint32_t IoApicMmioAccess::read(std::uint8_t index) {
 void IoApicMmioAccess::write(std::uint8_t index, std::uint32_t value) {
     m_window.write<std::uint32_t>(k_ioregsel, index);
     m_window.write<std::uint32_t>(k_iowin, value);
+}
+
+void IoApicMmioAccess::write_list(std::span<const Write> writes) {
+    std::array<kernel::MmioWindow::Write32, 64> stores;  // IOREGSEL, then IOWIN, for each
+    while (!writes.empty()) {
+        std::size_t count = std::min(writes.size(), stores.size() / 2);
+        for (std::size_t i = 0; i < count; ++i) {
+            stores[2 * i] = {k_ioregsel, writes[i].index};
+            stores[2 * i + 1] = {k_iowin, writes[i].value};
+        }
+        m_window.write32_list(std::span(stores).first(2 * count));
+        writes = writes.subspan(count);
+    }
 }
 
 }  // namespace apic

@@ -42,6 +42,7 @@ public:
     explicit IoApicMmioAccess(kernel::MmioWindow window) : m_window(window) {}
     std::uint32_t read(std::uint8_t index) override;
     void write(std::uint8_t index, std::uint32_t value) override;
+    void write_list(std::span<const Write> writes) override;
 
 private:
     kernel::MmioWindow m_window;

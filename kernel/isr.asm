@@ -80,7 +80,7 @@ isr_common:
 ;;; hypervisor emulates ring-0 code, every instruction here costs microseconds. At entry
 ;;; [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
 
-GATE_COUNT equ 27
+GATE_COUNT equ 30
 GATE_OPCODE equ 0xD2B90F4D         ; ud1 r10, r10: REX.WRB 0F B9, ModRM 11 010 010
 GATE_OPCODE_LENGTH equ 4
 
@@ -205,6 +205,41 @@ gate_select_out32:
     mov eax, esi
     out dx, eax
     gate_return
+; Batches: one gate for a whole list, a few emulated instructions per entry.
+gate_out8_list:                     ; rsi = {u16 port, u8 value, u8 unused} entries, rcx = count
+    jrcxz .done
+.next:
+    mov dx, [rsi]
+    mov al, [rsi + 2]
+    out dx, al
+    add rsi, 4
+    loop .next
+.done:
+    gate_return
+gate_select_in32_list:              ; rsi = u32 entries: index in, value out; rcx = count;
+    jrcxz .done                     ; dx = index port, ax = data port
+    mov r11d, eax
+.next:
+    mov eax, [rsi]
+    out dx, eax
+    xchg edx, r11d
+    in eax, dx
+    xchg edx, r11d
+    mov [rsi], eax
+    add rsi, 4
+    loop .next
+.done:
+    gate_return
+gate_store32_list:                  ; rsi = {u64 address, u32 value, u32 unused} entries,
+    jrcxz .done                     ; rcx = count
+.next:
+    mov rdx, [rsi]
+    mov eax, [rsi + 8]
+    mov [rdx], eax
+    add rsi, 16
+    loop .next
+.done:
+    gate_return
 
 section .rodata
 align 8
@@ -236,6 +271,9 @@ privilege_gate_table:
     dq gate_select_out8
     dq gate_select_out16
     dq gate_select_out32
+    dq gate_out8_list
+    dq gate_select_in32_list
+    dq gate_store32_list
 
 align 8
 isr_stub_table:

@@ -25,32 +25,73 @@ public:
     Walker(ConfigSpace& config, DeviceTable& table, EnumerationReport& report)
         : m_config(config), m_table(table), m_report(report) {}
 
+    // Reads go in batches (ConfigSpace::read_dwords), each dword once: every access is an
+    // exit under a hypervisor, and where the kernel runs in ring 3 a batch is one gate.
+    // First function 0's identity in all 32 slots.
     void scan_bus(std::uint8_t bus, unsigned depth) {
         m_seen[bus] = true;
         m_highest_bus = std::max(m_highest_bus, bus);
         ++m_report.buses;
+        std::array<ConfigDword, k_devices_per_bus> slots;
+        std::array<std::uint32_t, k_devices_per_bus> ids;
+        for (std::uint8_t device = 0; device < k_devices_per_bus; ++device)
+            slots[device] = {{bus, device, 0}, regs::k_vendor_id.offset};
+        m_config.read_dwords(slots, ids);
         for (std::uint8_t device = 0; device < k_devices_per_bus; ++device) {
-            // The header a dword at a time, each read once: each access is an exit under
-            // a hypervisor.
-            Address first{bus, device, 0};
-            std::uint32_t ids = m_config.read<std::uint32_t>(first, regs::k_vendor_id.offset);
-            if (!present(static_cast<std::uint16_t>(ids))) continue;
-            std::uint32_t header_dword = m_config.read<std::uint32_t>(first, k_header_dword);
-            scan_function(first, ids, header_dword, depth);
-            if ((static_cast<std::uint8_t>(header_dword >> 16) & header_type::k_multifunction) == 0) continue;
-            // PCI 3.0 §6.2.1: functions 1-7 exist only when function 0 says so, and need
-            // not be consecutive.
-            for (std::uint8_t function = 1; function < k_functions_per_device; ++function) {
-                Address address{bus, device, function};
-                ids = m_config.read<std::uint32_t>(address, regs::k_vendor_id.offset);
-                if (!present(static_cast<std::uint16_t>(ids))) continue;
-                scan_function(address, ids, m_config.read<std::uint32_t>(address, k_header_dword), depth);
-            }
+            if (present(static_cast<std::uint16_t>(ids[device]))) scan_device({bus, device, 0}, ids[device], depth);
         }
     }
 
 private:
-    void scan_function(Address address, std::uint32_t ids, std::uint32_t header_dword, unsigned depth) {
+    struct Identity {
+        Address address;
+        std::uint32_t ids = 0;
+        std::uint32_t header_dword = 0;
+        std::uint32_t class_dword = 0;
+    };
+
+    // Function 0's header and class, then, when it is multi-function, the identity of
+    // functions 1-7 and the header and class of those present (PCI 3.0 §6.2.1: they exist
+    // only when function 0 says so, and need not be consecutive).
+    void scan_device(Address first, std::uint32_t first_ids, unsigned depth) {
+        std::array<Identity, k_functions_per_device> found;
+        found[0] = {first, first_ids};
+        read_headers(std::span(found).first(1));
+        std::size_t count = 1;
+        if ((static_cast<std::uint8_t>(found[0].header_dword >> 16) & header_type::k_multifunction) != 0) {
+            std::array<ConfigDword, k_functions_per_device - 1> others;
+            std::array<std::uint32_t, k_functions_per_device - 1> ids;
+            for (std::uint8_t function = 1; function < k_functions_per_device; ++function)
+                others[function - 1u] = {{first.bus, first.device, function}, regs::k_vendor_id.offset};
+            m_config.read_dwords(others, ids);
+            for (std::size_t i = 0; i < others.size(); ++i) {
+                if (present(static_cast<std::uint16_t>(ids[i]))) found[count++] = {others[i].address, ids[i]};
+            }
+            read_headers(std::span(found).subspan(1, count - 1));
+        }
+        for (std::size_t i = 0; i < count; ++i) scan_function(found[i], depth);
+    }
+
+    // The header type and class dwords of each function, in one batch.
+    void read_headers(std::span<Identity> functions) {
+        constexpr std::size_t k_most = std::size_t{2} * k_functions_per_device;
+        std::array<ConfigDword, k_most> which;
+        std::array<std::uint32_t, k_most> values;
+        for (std::size_t i = 0; i < functions.size(); ++i) {
+            which[2 * i] = {functions[i].address, k_header_dword};
+            which[2 * i + 1] = {functions[i].address, regs::k_revision_id.offset};
+        }
+        m_config.read_dwords(std::span(which).first(2 * functions.size()), values);
+        for (std::size_t i = 0; i < functions.size(); ++i) {
+            functions[i].header_dword = values[2 * i];
+            functions[i].class_dword = values[2 * i + 1];
+        }
+    }
+
+    void scan_function(const Identity& identity, unsigned depth) {
+        Address address = identity.address;
+        std::uint32_t ids = identity.ids;
+        std::uint32_t class_and_revision = identity.class_dword;
         ++m_report.functions;
         Device* device = m_table.add();
         if (device == nullptr) {
@@ -58,7 +99,6 @@ private:
             m_scratch = Device{};
             device = &m_scratch;  // still followed if it is a bridge
         }
-        std::uint32_t class_and_revision = m_config.read<std::uint32_t>(address, regs::k_revision_id.offset);
         device->address = address;
         device->vendor_id = static_cast<std::uint16_t>(ids);
         device->device_id = static_cast<std::uint16_t>(ids >> 16);
@@ -66,7 +106,7 @@ private:
         device->prog_if = static_cast<std::uint8_t>(class_and_revision >> 8);
         device->subclass = static_cast<std::uint8_t>(class_and_revision >> 16);
         device->class_code = static_cast<std::uint8_t>(class_and_revision >> 24);
-        auto header = static_cast<std::uint8_t>(header_dword >> 16);
+        auto header = static_cast<std::uint8_t>(identity.header_dword >> 16);
         device->header_layout = static_cast<std::uint8_t>(header_type::k_layout.get(header));
         device->multifunction = (header & header_type::k_multifunction) != 0;
         if (device->is_bridge()) {

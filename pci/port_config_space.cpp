@@ -40,4 +40,12 @@ void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned 
     kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
 }
 
+// The whole list through one gate: CF8, then CFC, for each entry.
+void PortConfigSpace::read_dwords_raw(std::span<const ConfigDword> which, std::span<std::uint32_t> values) {
+    if (which.empty()) return;
+    for (std::size_t i = 0; i < which.size(); ++i) values[i] = config_address(which[i].address, which[i].offset);
+    m_selected = values[which.size() - 1];
+    kernel::cpu::select_and_read32_list(k_config_address, k_config_data, values.first(which.size()));
+}
+
 }  // namespace pci

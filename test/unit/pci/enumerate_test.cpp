@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <array>
+
 #include "pci/enumerate.hpp"
 #include "pci/registers.hpp"
 #include "test/unit/pci/fake_config_space.hpp"
@@ -132,6 +134,41 @@ TEST_CASE("enumerate: the command register says whether a function decodes") {
     CHECK(table.find({0, 1, 0})->decodes());
     CHECK_FALSE(table.find({0, 2, 0})->decodes());
     CHECK(table.find({0, 2, 0})->command == pci::command::k_bus_master);
+}
+
+TEST_CASE("enumerate: identities are read in batches") {
+    // QEMU's pc machine: a host bridge, and the PIIX3 with functions 0, 1 and 3.
+    test::FakeConfigSpace config;
+    config.add({0, 0, 0}, 0x8086, 0x1237, 0x060000);
+    config.add({0, 1, 0}, 0x8086, 0x7000, 0x060100, pci::header_type::k_multifunction);
+    config.add({0, 1, 1}, 0x8086, 0x7010, 0x010180);
+    config.add({0, 1, 3}, 0x8086, 0x7113, 0x068000);
+    pci::DeviceTable table;
+    pci::enumerate(config, table);
+    REQUIRE(table.size() == 4);
+    CHECK(table.find({0, 1, 3})->class_triplet() == 0x068000);
+    // The 32 slots; each device's header and class; the PIIX3's functions 1-7, then the
+    // header and class of the two present.
+    CHECK(config.batches == 1 + 2 + 2);
+    CHECK(config.reads == 32 + 2 * 2 + 7 + 2 * 2);
+    CHECK(config.writes == 0);
+}
+
+TEST_CASE("config space: a batch read refuses what a single read refuses") {
+    test::FakeConfigSpace config(256, 0);  // bus 0 only
+    config.add({0, 3, 0}, 0x1AF4, 0x1000, 0x020000);
+    const std::array<pci::ConfigDword, 3> which{{{{0, 3, 0}, 0}, {{1, 0, 0}, 0}, {{0, 3, 0}, 0x100}}};
+    std::array<std::uint32_t, 3> values{};
+    config.read_dwords(which, values);
+    CHECK(values[0] == 0x1000'1AF4);
+    CHECK(values[1] == 0xFFFF'FFFF);  // a bus out of reach
+    CHECK(values[2] == 0xFFFF'FFFF);  // past the 256 bytes
+    CHECK(config.batches == 0);       // one at a time, each checked
+
+    const std::array<pci::ConfigDword, 2> good{{{{0, 3, 0}, 0}, {{0, 3, 0}, 8}}};
+    config.read_dwords(good, values);
+    CHECK(config.batches == 1);
+    CHECK(values[1] == (0x020000u << 8 | 0x01));
 }
 
 TEST_CASE("enumerate: a bridge whose secondary bus loops back is skipped") {

@@ -131,8 +131,13 @@ public:
 
     int reads = 0;
     int writes = 0;
+    int batches = 0;  // read_dwords calls that reached the raw batch
 
 protected:
+    void read_dwords_raw(std::span<const pci::ConfigDword> which, std::span<std::uint32_t> values) override {
+        ++batches;
+        ConfigSpace::read_dwords_raw(which, values);
+    }
     std::uint32_t read_raw(pci::Address address, std::uint16_t offset, unsigned width) override {
         ++reads;
         FakeFunction* function = find(address);
