@@ -24,6 +24,7 @@ constexpr std::uint64_t k_page = 4096;
 constexpr std::uint64_t k_low_memory_end = 1ull << 20;
 constexpr std::uint64_t k_early_mapped_end = 1ull << 30;  // boot/multiboot.asm maps 1 GiB
 constexpr std::size_t k_heap_chunk = 1 << 20;
+constexpr std::uint64_t k_max_single_flushes = 8;  // map_mmio: invlpg up to here, then CR3
 
 std::uint64_t address(const void* p) { return reinterpret_cast<std::uint64_t>(p); }
 std::uint64_t round_up(std::uint64_t v) { return (v + k_page - 1) & ~(k_page - 1); }
@@ -173,7 +174,14 @@ Result<volatile std::byte*, paging::Error> map_mmio(std::uint64_t physical, std:
     std::uint64_t begin = round_down(physical);
     std::uint64_t end = round_up(physical + size);
     TRY(g_space->map(begin, begin, end - begin, {.writable = true, .executable = false, .uncached = true}));
-    cpu::write_cr3(cpu::read_cr3());  // the range may have been mapped cached before
+    // The range may have been mapped cached before. A few pages are flushed one by one: a
+    // CR3 reload drops every translation, and where paging is shadowed (docs/
+    // kvm-on-this-host.md) each page touched afterwards faults to the hypervisor again.
+    if ((end - begin) / k_page <= k_max_single_flushes) {
+        for (std::uint64_t page = begin; page < end; page += k_page) cpu::invlpg(page);
+    } else {
+        cpu::write_cr3(cpu::read_cr3());
+    }
     return reinterpret_cast<volatile std::byte*>(physical);
 }
 
