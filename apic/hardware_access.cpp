@@ -18,10 +18,30 @@ std::uint32_t X2ApicMsrAccess::read(LocalApicRegister reg) {
 
 void X2ApicMsrAccess::write(LocalApicRegister reg, std::uint32_t value) { kernel::cpu::wrmsr(x2apic_msr(reg), value); }
 
+void X2ApicMsrAccess::write_list(std::span<const Write> writes) {
+    std::array<kernel::cpu::MsrWrite, 16> batch;
+    while (!writes.empty()) {
+        std::size_t count = std::min(writes.size(), batch.size());
+        for (std::size_t i = 0; i < count; ++i) batch[i] = {x2apic_msr(writes[i].reg), writes[i].value};
+        kernel::cpu::wrmsr_list(std::span(batch).first(count));
+        writes = writes.subspan(count);
+    }
+}
+
 std::uint32_t XApicMmioAccess::read(LocalApicRegister reg) { return m_window.read<std::uint32_t>(reg.offset); }
 
 void XApicMmioAccess::write(LocalApicRegister reg, std::uint32_t value) {
     m_window.write<std::uint32_t>(reg.offset, value);
+}
+
+void XApicMmioAccess::write_list(std::span<const Write> writes) {
+    std::array<kernel::MmioWindow::Write32, 16> batch;
+    while (!writes.empty()) {
+        std::size_t count = std::min(writes.size(), batch.size());
+        for (std::size_t i = 0; i < count; ++i) batch[i] = {writes[i].reg.offset, writes[i].value};
+        m_window.write32_list(std::span(batch).first(count));
+        writes = writes.subspan(count);
+    }
 }
 
 std::uint32_t IoApicMmioAccess::read(std::uint8_t index) {

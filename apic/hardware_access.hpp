@@ -15,6 +15,7 @@ class X2ApicMsrAccess final : public LocalApicAccess {
 public:
     std::uint32_t read(LocalApicRegister reg) override;
     void write(LocalApicRegister reg, std::uint32_t value) override;
+    void write_list(std::span<const Write> writes) override;
     [[nodiscard]] bool x2apic() const override { return true; }
 };
 
@@ -26,6 +27,7 @@ public:
     explicit XApicMmioAccess(kernel::MmioWindow window) : m_window(window) {}
     std::uint32_t read(LocalApicRegister reg) override;
     void write(LocalApicRegister reg, std::uint32_t value) override;
+    void write_list(std::span<const Write> writes) override;
     [[nodiscard]] bool x2apic() const override { return false; }
 
 private:

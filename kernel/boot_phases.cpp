@@ -15,6 +15,7 @@ namespace {
 struct Mark {
     const char* name;
     std::uint64_t tsc;
+    std::uint64_t gates;  // cpu::gate_calls
 };
 
 KERNEL_EARLY_BSS constinit std::array<Mark, k_max_phases> g_marks{};
@@ -31,17 +32,19 @@ void mark(const char* name) {
         ++g_dropped;
         return;
     }
-    g_marks[g_count++] = {name, now};
+    g_marks[g_count++] = {name, now, cpu::gate_calls};
 }
 
 std::uint64_t last_mark_tsc() { return g_last_tsc != 0 ? g_last_tsc : boot_tsc_start; }
 
 void print() {
     std::uint64_t previous = boot_tsc_start;
+    std::uint64_t previous_gates = 0;
     for (std::size_t i = 0; i < g_count; ++i) {
-        println("kernel: boot phase {:>14} {:>7} us", g_marks[i].name,
-                tsc::ticks_to_ns(g_marks[i].tsc - previous) / 1000);
+        println("kernel: boot phase {:>14} {:>7} us {:>4} gates", g_marks[i].name,
+                tsc::ticks_to_ns(g_marks[i].tsc - previous) / 1000, g_marks[i].gates - previous_gates);
         previous = g_marks[i].tsc;
+        previous_gates = g_marks[i].gates;
     }
     if (g_dropped != 0) println("kernel: boot phases: {} more not recorded", g_dropped);
 }

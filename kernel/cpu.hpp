@@ -45,6 +45,7 @@ enum class Gate : std::uint64_t {
     Out8List,
     SelectIn32List,
     Store32List,
+    WriteMsrList,
     Count  // isr.asm's GATE_COUNT
 };
 
@@ -56,11 +57,15 @@ inline unsigned current_ring() {
 }
 inline bool in_ring0() { return current_ring() == 0; }
 
+// Gates called so far (boot.phases prints them per phase): a native increment.
+inline constinit std::uint64_t gate_calls = 0;
+
 // The registers a gate reads and writes.
 struct GateRegisters {
     std::uint64_t rax = 0, rcx = 0, rdx = 0, rsi = 0;
 };
 inline GateRegisters call_gate(Gate gate, GateRegisters r = {}) {
+    ++gate_calls;
     register auto number asm("r10") = static_cast<std::uint64_t>(gate);
     // ud1 r10, r10 (4D 0F B9 D2), spelled out: the encoding is what isr.asm looks for.
     asm volatile(".byte 0x4d, 0x0f, 0xb9, 0xd2"
@@ -272,6 +277,22 @@ inline void wrmsr(std::uint32_t msr, std::uint64_t value) {
         asm volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi) : "memory");
     else
         call_gate(Gate::WriteMsr, {.rax = lo, .rcx = msr, .rdx = hi});
+}
+
+// Batched, as out8_list: the writes in order, one gate from ring 3.
+struct MsrWrite {
+    std::uint32_t msr;
+    std::uint64_t value;
+};
+static_assert(sizeof(MsrWrite) == 16, "isr.asm's gate_wrmsr_list steps 16 bytes");
+
+inline void wrmsr_list(std::span<const MsrWrite> writes) {
+    if (writes.empty()) return;
+    if (!in_ring0()) {
+        call_gate(Gate::WriteMsrList, {.rcx = writes.size(), .rsi = reinterpret_cast<std::uint64_t>(writes.data())});
+        return;
+    }
+    for (const MsrWrite& write : writes) wrmsr(write.msr, write.value);
 }
 
 inline std::uint64_t rdtsc() {

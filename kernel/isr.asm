@@ -80,7 +80,7 @@ isr_common:
 ;;; hypervisor emulates ring-0 code, every instruction here costs microseconds. At entry
 ;;; [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
 
-GATE_COUNT equ 30
+GATE_COUNT equ 31
 GATE_OPCODE equ 0xD2B90F4D         ; ud1 r10, r10: REX.WRB 0F B9, ModRM 11 010 010
 GATE_OPCODE_LENGTH equ 4
 
@@ -240,6 +240,19 @@ gate_store32_list:                  ; rsi = {u64 address, u32 value, u32 unused}
     loop .next
 .done:
     gate_return
+gate_wrmsr_list:                    ; rsi = {u32 MSR, u32 unused, u64 value} entries,
+    jrcxz .done                     ; rcx = count
+    mov r11, rcx
+.next:
+    mov ecx, [rsi]
+    mov eax, [rsi + 8]
+    mov edx, [rsi + 12]
+    wrmsr
+    add rsi, 16
+    dec r11
+    jnz .next
+.done:
+    gate_return
 
 section .rodata
 align 8
@@ -274,6 +287,7 @@ privilege_gate_table:
     dq gate_out8_list
     dq gate_select_in32_list
     dq gate_store32_list
+    dq gate_wrmsr_list
 
 align 8
 isr_stub_table:
