@@ -44,7 +44,7 @@ enum class Gate : std::uint64_t {
     SelectOut32,
     Out8List,
     SelectIn32List,
-    Store32List,
+    MmioList,
     WriteMsrList,
     Count  // isr.asm's GATE_COUNT
 };
@@ -60,11 +60,32 @@ inline bool in_ring0() { return current_ring() == 0; }
 // Gates called so far (boot.phases prints them per phase): a native increment.
 inline constinit std::uint64_t gate_calls = 0;
 
+// Loads and stores of device memory (MMIO) run in ring 0 as a list: where ring 0 is
+// emulated, an access from ring 3 costs a trip through the hypervisor (about 100 us on
+// our hosts' KVM), one from inside a gate about a quarter of that (docs/kvm-on-this-host.md).
+// A load leaves what it read in `value`.
+struct MmioOp {
+    volatile void* address;
+    std::uint32_t value;
+    std::uint8_t width;  // 1, 2 or 4
+    bool load;
+    std::uint16_t unused;
+};
+static_assert(sizeof(MmioOp) == 16, "isr.asm's gate_mmio_list steps 16 bytes");
+
+// Stores queued by kernel::mmio::Batch (kernel/mmio.hpp), run ahead of the next gate.
+inline constexpr std::size_t k_mmio_queue_size = 64;
+inline constinit MmioOp mmio_queue[k_mmio_queue_size]{};
+inline constinit std::size_t mmio_queued = 0;
+inline void flush_mmio();
+
 // The registers a gate reads and writes.
 struct GateRegisters {
     std::uint64_t rax = 0, rcx = 0, rdx = 0, rsi = 0;
 };
 inline GateRegisters call_gate(Gate gate, GateRegisters r = {}) {
+    // Queued device stores go first: whatever this gate does comes after them.
+    if (mmio_queued != 0 && gate != Gate::MmioList) flush_mmio();
     ++gate_calls;
     register auto number asm("r10") = static_cast<std::uint64_t>(gate);
     // ud1 r10, r10 (4D 0F B9 D2), spelled out: the encoding is what isr.asm looks for.
@@ -194,21 +215,32 @@ inline void select_and_read32_list(std::uint16_t index_port, std::uint16_t data_
     }
 }
 
-// 32-bit stores to memory, in order, in ring 0: for device registers (MMIO), which where
-// ring 0 is emulated cost less from there than from ring 3 (docs/kvm-on-this-host.md).
-struct Store32 {
-    volatile std::uint32_t* address;
-    std::uint32_t value;
-};
-static_assert(sizeof(Store32) == 16, "isr.asm's gate_store32_list steps 16 bytes");
-
-inline void store32_list(std::span<const Store32> stores) {
-    if (stores.empty()) return;
+// Runs the list in order, in ring 0 (one gate from ring 3).
+inline void run_mmio(std::span<MmioOp> ops) {
+    if (ops.empty()) return;
     if (!in_ring0()) {
-        call_gate(Gate::Store32List, {.rcx = stores.size(), .rsi = reinterpret_cast<std::uint64_t>(stores.data())});
+        call_gate(Gate::MmioList, {.rcx = ops.size(), .rsi = reinterpret_cast<std::uint64_t>(ops.data())});
         return;
     }
-    for (const Store32& store : stores) *store.address = store.value;
+    for (MmioOp& op : ops) {
+        if (op.load) {
+            op.value = op.width == 1   ? *static_cast<volatile std::uint8_t*>(op.address)
+                       : op.width == 2 ? *static_cast<volatile std::uint16_t*>(op.address)
+                                       : *static_cast<volatile std::uint32_t*>(op.address);
+        } else if (op.width == 1) {
+            *static_cast<volatile std::uint8_t*>(op.address) = static_cast<std::uint8_t>(op.value);
+        } else if (op.width == 2) {
+            *static_cast<volatile std::uint16_t*>(op.address) = static_cast<std::uint16_t>(op.value);
+        } else {
+            *static_cast<volatile std::uint32_t*>(op.address) = op.value;
+        }
+    }
+}
+
+inline void flush_mmio() {
+    std::size_t count = mmio_queued;
+    mmio_queued = 0;
+    run_mmio({mmio_queue, count});
 }
 
 // A typed I/O port: the width is part of the type, so a 16-bit register cannot be

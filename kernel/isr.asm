@@ -230,12 +230,38 @@ gate_select_in32_list:              ; rsi = u32 entries: index in, value out; rc
     loop .next
 .done:
     gate_return
-gate_store32_list:                  ; rsi = {u64 address, u32 value, u32 unused} entries,
-    jrcxz .done                     ; rcx = count
-.next:
+gate_mmio_list:                     ; rsi = {u64 address, u32 value, u8 width, u8 load,
+    jrcxz .done                     ; u16 unused} entries, rcx = count; a load's value
+.next:                              ; goes back into its entry
     mov rdx, [rsi]
+    cmp byte [rsi + 13], 0
+    jne .load
     mov eax, [rsi + 8]
+    cmp byte [rsi + 12], 2
+    je .store16
+    ja .store32
+    mov [rdx], al
+    jmp .step
+.store16:
+    mov [rdx], ax
+    jmp .step
+.store32:
     mov [rdx], eax
+    jmp .step
+.load:
+    cmp byte [rsi + 12], 2
+    je .load16
+    ja .load32
+    movzx eax, byte [rdx]
+    jmp .loaded
+.load16:
+    movzx eax, word [rdx]
+    jmp .loaded
+.load32:
+    mov eax, [rdx]
+.loaded:
+    mov [rsi + 8], eax
+.step:
     add rsi, 16
     loop .next
 .done:
@@ -286,7 +312,7 @@ privilege_gate_table:
     dq gate_select_out32
     dq gate_out8_list
     dq gate_select_in32_list
-    dq gate_store32_list
+    dq gate_mmio_list
     dq gate_wrmsr_list
 
 align 8

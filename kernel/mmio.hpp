@@ -3,9 +3,17 @@
 // place where drivers' register accesses become volatile loads and stores. The width of
 // an access is its type, so a 32-bit register is never touched with a byte access (the
 // local APIC and the I/O APIC only decode aligned 32-bit accesses).
+//
+// Where the kernel runs in ring 3 (kernel/privilege.hpp), a device access from there
+// costs a trip through the hypervisor, about four times what it costs from ring 0 inside
+// a gate. While a mmio::Batch lives, stores of up to 4 bytes are queued
+// (cpu::mmio_queue) and run in ring 0, in order, as one gate: ahead of the next gate of
+// any kind (port I/O, configuration space, halting), together with the next load, when
+// the queue is full, and when the outermost Batch ends. Stores to devices are posted
+// anyway; a Batch only delays them up to the next load or gate, so code inside one must
+// not wait for a device to act on a store without reading a register of it. Device
+// bring-up (virtio/pci_driver.cpp) runs in a Batch. In ring 0 nothing is queued.
 
-#include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -25,29 +33,47 @@ public:
     template <typename T>
     [[nodiscard]] T read(std::size_t offset) const {
         static_assert(std::is_unsigned_v<T> && sizeof(T) <= 8);
-        return *pointer<T>(offset);
+        volatile T* at = pointer<T>(offset);
+        if (cpu::mmio_queued != 0) {
+            if constexpr (sizeof(T) <= 4) {
+                // The load rides in the gate that runs the queue.
+                if (cpu::mmio_queued == cpu::k_mmio_queue_size) cpu::flush_mmio();
+                cpu::MmioOp& op = cpu::mmio_queue[cpu::mmio_queued++];
+                op = {at, 0, sizeof(T), true, 0};
+                std::size_t count = cpu::mmio_queued;
+                cpu::mmio_queued = 0;
+                cpu::run_mmio({cpu::mmio_queue, count});
+                return static_cast<T>(cpu::mmio_queue[count - 1].value);
+            }
+            cpu::flush_mmio();
+        }
+        return *at;
     }
     template <typename T>
     void write(std::size_t offset, T value) const {
         static_assert(std::is_unsigned_v<T> && sizeof(T) <= 8);
-        *pointer<T>(offset) = value;
+        volatile T* at = pointer<T>(offset);
+        if constexpr (sizeof(T) <= 4) {
+            if (g_batch_depth != 0 && !cpu::in_ring0()) {
+                if (cpu::mmio_queued == cpu::k_mmio_queue_size) cpu::flush_mmio();
+                cpu::mmio_queue[cpu::mmio_queued++] = {at, value, sizeof(T), false, 0};
+                return;
+            }
+        }
+        if (cpu::mmio_queued != 0) cpu::flush_mmio();
+        *at = value;
     }
-    // 32-bit writes in order, in batches of 64: one gate each where the kernel runs in ring
-    // 3 (cpu::store32_list), for a run of register writes such as masking an I/O APIC.
+    // 32-bit writes in order, as in a Batch: for a run of register writes such as masking
+    // an I/O APIC.
     struct Write32 {
         std::size_t offset;
         std::uint32_t value;
     };
-    void write32_list(std::span<const Write32> writes) const {
-        std::array<cpu::Store32, 64> stores;
-        while (!writes.empty()) {
-            std::size_t count = std::min(writes.size(), stores.size());
-            for (std::size_t i = 0; i < count; ++i)
-                stores[i] = {pointer<std::uint32_t>(writes[i].offset), writes[i].value};
-            cpu::store32_list(std::span(stores).first(count));
-            writes = writes.subspan(count);
-        }
-    }
+    void write32_list(std::span<const Write32> writes) const;
+
+    // How many Batches are open (a Batch may hold another).
+    static inline constinit unsigned g_batch_depth = 0;
+
     [[nodiscard]] bool valid() const { return m_base != nullptr; }
     [[nodiscard]] std::size_t size() const { return m_size; }
 
@@ -64,5 +90,25 @@ private:
     volatile std::byte* m_base = nullptr;
     std::size_t m_size = 0;
 };
+
+namespace mmio {
+
+// Queues MmioWindow's stores while it lives (see the top of this file).
+class Batch {
+public:
+    Batch() { ++MmioWindow::g_batch_depth; }
+    ~Batch() {
+        if (--MmioWindow::g_batch_depth == 0 && cpu::mmio_queued != 0) cpu::flush_mmio();
+    }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+};
+
+}  // namespace mmio
+
+inline void MmioWindow::write32_list(std::span<const Write32> writes) const {
+    mmio::Batch batch;
+    for (const Write32& write : writes) this->write<std::uint32_t>(write.offset, write.value);
+}
 
 }  // namespace kernel

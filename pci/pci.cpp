@@ -12,6 +12,7 @@
 #include "kernel/init.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/memory.hpp"
+#include "kernel/mmio.hpp"
 #include "pci/driver.hpp"
 #include "pci/ecam_config_space.hpp"
 #include "pci/ecam_window.hpp"
@@ -109,7 +110,9 @@ void correct_interrupt_lines(ConfigSpace& config) {
         device.interrupt_line = *irq;
         ++corrected;
     }
-    if (corrected != 0) println("pci: {} interrupt lines corrected from the chipset's routing", corrected);
+    // qboot gets the line wrong for half the slots: a firmware quirk, not a warning.
+    if (corrected != 0 && kernel::verbose())
+        println("pci: {} interrupt lines corrected from the chipset's routing", corrected);
 }
 
 void print_table() {
@@ -154,6 +157,9 @@ bool comes_before(const Device& a, const Device& b) {
 }
 
 void init_pci() {
+    // Device bring-up in one batch: ECAM and BAR register stores run in ring 0 together
+    // (kernel/mmio.hpp).
+    kernel::mmio::Batch batch;
     ConfigSpace& config = choose_config_space();
     if (&config == &g_ports && kernel::verbose()) println("pci: configuration space through ports CF8/CFC");
     g_config = &config;

@@ -8,6 +8,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
+#include "kernel/kernel.hpp"
 #include "net/device.hpp"
 #include "virtio/features.hpp"
 #include "virtio/net.hpp"
@@ -87,6 +88,13 @@ kernel::Result<void, DeviceError> probe(Device& device) {
     }
     net_device->refill();
     net::register_device(*net_device, "virtio-net");
+    // A short line by default: each console byte costs an exit under a hypervisor (about
+    // 35 us here, docs/kvm-on-this-host.md); the transport and features with verbose.
+    if (!kernel::verbose()) {
+        kernel::println("{} {}: mac {}, link {}", device.name(), device.location(), config.mac,
+                        net_device->link_up() ? "up" : "down");
+        return {};
+    }
     kernel::println("{} {}: {}, mac {}, mtu {}, features {:#x}{}{}{}{}{}, {} interrupts, link {}", device.name(),
                     device.location(), to_string(device.transport().kind()), config.mac, config.mtu, features,
                     (features & net_feature::k_csum) != 0 ? " tx-csum" : "",

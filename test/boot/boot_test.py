@@ -349,11 +349,12 @@ def idle_cpu(env):
 # (configuration ports) and on q35 (ECAM). check=1 sends one buffer through each device
 # and waits for the interrupt that returns it (MSI-X for the network device; the balloon
 # has no MSI-X, so INTx through the I/O APIC).
-def devices_case(env, machine, legacy=False, net_bus="", balloon_bus="", options=(), extra=()):
+def devices_case(env, machine, legacy=False, net_bus="", balloon_bus="", options=(), extra=(), append=""):
     disable_modern = "on" if legacy else "off"
     # The extra devices go first: bridges must exist before the devices plugged into them.
     # verbose brings back the PCI lines checked here: configuration access, BARs, the table.
-    status, out = env.boot("devices", "--machine", machine, "--append", "check=1 expect=2 verbose", *options, "--",
+    status, out = env.boot("devices", "--machine", machine, "--append", f"check=1 expect=2 verbose {append}".strip(),
+                           *options, "--",
                            *extra,
                            "-netdev", "user,id=n0",
                            "-device", f"virtio-net-pci,netdev=n0,disable-modern={disable_modern}{net_bus}",
@@ -413,6 +414,15 @@ def devices_pc_tcg(env):
 @case
 def devices_q35(env):
     devices_case(env, "q35")
+
+
+@case
+def devices_q35_ring3_tcg(env):
+    # Ring 3 under TCG, as on our hosts' KVM: PCI bring-up runs in an MMIO batch
+    # (kernel/mmio.hpp), with ECAM's configuration stores and the virtio registers queued
+    # and run in ring 0 ahead of each load and gate.
+    out = devices_case(env, "q35", options=("--accel", "tcg"), append="cpu.ring=3")
+    expect("ring 3 (cpu.ring=3)" in out, "not in ring 3", out)
 
 
 @case
