@@ -43,7 +43,7 @@ enum class Gate : std::uint64_t {
     SelectOut16,
     SelectOut32,
     Out8List,
-    SelectIn32List,
+    SelectList,
     MmioList,
     WriteMsrList,
     Count  // isr.asm's GATE_COUNT
@@ -197,21 +197,31 @@ inline void out8_list(std::span<const PortWrite8> writes) {
     for (const PortWrite8& write : writes) out8(write.port, write.value);
 }
 
-// For each entry in turn: writes it to the 32-bit index port, reads the 32-bit data port,
-// and leaves the value read in its place.
-inline void select_and_read32_list(std::uint16_t index_port, std::uint16_t data_port,
-                                   std::span<std::uint32_t> entries) {
-    if (entries.empty()) return;
+// For each entry in turn: writes `index` to the 32-bit index port, then reads or writes
+// `width` bytes at its data port (PCI's CF8, then CFC + offset % 4). A read leaves what
+// it read in `value`.
+struct SelectOp {
+    std::uint32_t index;
+    std::uint16_t data_port;
+    std::uint8_t width;  // 1, 2 or 4
+    bool write;
+    std::uint32_t value;
+    std::uint32_t unused;
+};
+static_assert(sizeof(SelectOp) == 16, "isr.asm's gate_select_list steps 16 bytes");
+
+inline void select_list(std::uint16_t index_port, std::span<SelectOp> ops) {
+    if (ops.empty()) return;
     if (!in_ring0()) {
-        call_gate(Gate::SelectIn32List, {.rax = data_port,
-                                         .rcx = entries.size(),
-                                         .rdx = index_port,
-                                         .rsi = reinterpret_cast<std::uint64_t>(entries.data())});
+        call_gate(Gate::SelectList,
+                  {.rcx = ops.size(), .rdx = index_port, .rsi = reinterpret_cast<std::uint64_t>(ops.data())});
         return;
     }
-    for (std::uint32_t& entry : entries) {
-        out32(index_port, entry);
-        entry = in32(data_port);
+    for (SelectOp& op : ops) {
+        if (op.write)
+            select_and_write(index_port, op.index, op.data_port, op.width, op.value);
+        else
+            op.value = select_and_read(index_port, op.index, op.data_port, op.width);
     }
 }
 

@@ -216,17 +216,45 @@ gate_out8_list:                     ; rsi = {u16 port, u8 value, u8 unused} entr
     loop .next
 .done:
     gate_return
-gate_select_in32_list:              ; rsi = u32 entries: index in, value out; rcx = count;
-    jrcxz .done                     ; dx = index port, ax = data port
-    mov r11d, eax
+gate_select_list:                   ; rsi = {u32 index, u16 data port, u8 width, u8 write,
+    jrcxz .done                     ; u32 value, u32 unused} entries, rcx = count,
+    mov r11d, edx                   ; dx = index port; a read's value goes back into its entry
 .next:
     mov eax, [rsi]
+    mov edx, r11d
     out dx, eax
-    xchg edx, r11d
+    movzx edx, word [rsi + 4]
+    cmp byte [rsi + 7], 0
+    jne .write
+    cmp byte [rsi + 6], 2
+    je .in16
+    ja .in32
+    xor eax, eax
+    in al, dx
+    jmp .read
+.in16:
+    xor eax, eax
+    in ax, dx
+    jmp .read
+.in32:
     in eax, dx
-    xchg edx, r11d
-    mov [rsi], eax
-    add rsi, 4
+.read:
+    mov [rsi + 8], eax
+    jmp .step
+.write:
+    mov eax, [rsi + 8]
+    cmp byte [rsi + 6], 2
+    je .out16
+    ja .out32
+    out dx, al
+    jmp .step
+.out16:
+    out dx, ax
+    jmp .step
+.out32:
+    out dx, eax
+.step:
+    add rsi, 16
     loop .next
 .done:
     gate_return
@@ -311,7 +339,7 @@ privilege_gate_table:
     dq gate_select_out16
     dq gate_select_out32
     dq gate_out8_list
-    dq gate_select_in32_list
+    dq gate_select_list
     dq gate_mmio_list
     dq gate_wrmsr_list
 

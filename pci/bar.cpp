@@ -1,5 +1,7 @@
 #include "pci/bar.hpp"
 
+#include <array>
+
 #include "pci/registers.hpp"
 
 namespace pci {
@@ -34,15 +36,6 @@ private:
     bool m_changed = false;
 };
 
-std::uint32_t size_register(ConfigSpace& config, Address address, std::uint16_t offset, std::uint32_t original) {
-    config.write<std::uint32_t>(address, offset, k_all_ones);
-    std::uint32_t answer = config.read<std::uint32_t>(address, offset);
-    // A register that still reads as before (an unimplemented BAR reads 0 both times)
-    // needs no restoring: one access fewer, and each is an exit under a hypervisor.
-    if (answer != original) config.write<std::uint32_t>(address, offset, original);
-    return answer;
-}
-
 }  // namespace
 
 const char* to_string(BarKind kind) {
@@ -59,16 +52,45 @@ BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std
                     std::size_t* malformed) {
     BarArray bars{};
     if (count > k_max_bars) count = k_max_bars;
-    DecodingOff decoding_off(config, address, command, keep_decoding);
+    constexpr std::uint16_t k_decoding = command::k_io_space | command::k_memory_space;
+    const bool turn_off = !keep_decoding && (command & k_decoding) != 0;
+
+    // One batch: every register as it is, decoding off, all ones into each, and what
+    // stuck. A 64-bit BAR's upper half is one of the registers, so it sizes the same way.
+    std::array<ConfigOp, 3 * k_max_bars + 1> ops;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i) ops[n++] = ConfigOp::read(address, bar_offset(i));
+    if (turn_off)
+        ops[n++] = ConfigOp::write_value(address, regs::k_command.offset,
+                                         static_cast<std::uint16_t>(command & ~k_decoding), 2);
+    for (std::size_t i = 0; i < count; ++i) ops[n++] = ConfigOp::write_value(address, bar_offset(i), k_all_ones);
+    const std::size_t answers_at = n;
+    for (std::size_t i = 0; i < count; ++i) ops[n++] = ConfigOp::read(address, bar_offset(i));
+    config.run(std::span(ops).first(n));
+    std::array<std::uint32_t, k_max_bars> original{};
+    std::array<std::uint32_t, k_max_bars> answer{};
     for (std::size_t i = 0; i < count; ++i) {
-        std::uint16_t offset = bar_offset(i);
-        std::uint32_t low = config.read<std::uint32_t>(address, offset);
+        original[i] = ops[i].value;
+        answer[i] = ops[answers_at + i].value;
+    }
+
+    // A second: what changed back (an unimplemented BAR reads 0 both times and needs
+    // nothing), then decoding.
+    n = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (answer[i] != original[i]) ops[n++] = ConfigOp::write_value(address, bar_offset(i), original[i]);
+    }
+    if (turn_off) ops[n++] = ConfigOp::write_value(address, regs::k_command.offset, command, 2);
+    config.run(std::span(ops).first(n));
+
+    for (std::size_t i = 0; i < count; ++i) {
+        std::uint32_t low = original[i];
         Bar& bar = bars[i];
         if ((low & bar_bits::k_io_space) != 0) {
-            std::uint32_t answer = size_register(config, address, offset, low) & bar_bits::k_io_address_mask;
             // Devices that decode 16 I/O address bits return 0 in the upper half.
-            if (answer == 0) continue;
-            bar = {BarKind::Io, false, low & bar_bits::k_io_address_mask, lowest_set_bit(answer)};
+            std::uint32_t size_bits = answer[i] & bar_bits::k_io_address_mask;
+            if (size_bits != 0)
+                bar = {BarKind::Io, false, low & bar_bits::k_io_address_mask, lowest_set_bit(size_bits)};
             continue;
         }
         std::uint32_t type = low & bar_bits::k_memory_type_mask;
@@ -78,27 +100,20 @@ BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std
                 if (malformed != nullptr) ++*malformed;
                 continue;
             }
-            std::uint16_t high_offset = bar_offset(i + 1);
-            std::uint32_t high = config.read<std::uint32_t>(address, high_offset);
-            config.write<std::uint32_t>(address, offset, k_all_ones);
-            config.write<std::uint32_t>(address, high_offset, k_all_ones);
-            std::uint64_t answer = (std::uint64_t{config.read<std::uint32_t>(address, high_offset)} << 32) |
-                                   (config.read<std::uint32_t>(address, offset) & bar_bits::k_memory_address_mask);
-            config.write<std::uint32_t>(address, offset, low);
-            config.write<std::uint32_t>(address, high_offset, high);
+            std::uint64_t size_bits =
+                (std::uint64_t{answer[i + 1]} << 32) | (answer[i] & bar_bits::k_memory_address_mask);
+            std::uint64_t base = (std::uint64_t{original[i + 1]} << 32) | (low & bar_bits::k_memory_address_mask);
             ++i;  // the upper half stays BarKind::None
-            if (answer == 0) continue;
-            bar = {BarKind::Memory64, prefetchable,
-                   (std::uint64_t{high} << 32) | (low & bar_bits::k_memory_address_mask), lowest_set_bit(answer)};
+            if (size_bits != 0) bar = {BarKind::Memory64, prefetchable, base, lowest_set_bit(size_bits)};
             continue;
         }
         if (type != bar_bits::k_memory_type_32 && type != bar_bits::k_memory_type_below_1m) {
             if (malformed != nullptr) ++*malformed;  // type 11b is reserved
             continue;
         }
-        std::uint32_t answer = size_register(config, address, offset, low) & bar_bits::k_memory_address_mask;
-        if (answer == 0) continue;
-        bar = {BarKind::Memory32, prefetchable, low & bar_bits::k_memory_address_mask, lowest_set_bit(answer)};
+        std::uint32_t size_bits = answer[i] & bar_bits::k_memory_address_mask;
+        if (size_bits != 0)
+            bar = {BarKind::Memory32, prefetchable, low & bar_bits::k_memory_address_mask, lowest_set_bit(size_bits)};
     }
     return bars;
 }

@@ -6,6 +6,7 @@
 // port mechanism (port_config_space.hpp) or ECAM (ecam_config_space.hpp).
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <type_traits>
@@ -26,6 +27,22 @@ struct ConfigRegister {
 struct ConfigDword {
     Address address;
     std::uint16_t offset;
+};
+
+// One access of a batch (ConfigSpace::run): a read leaves what it read in `value`.
+struct ConfigOp {
+    Address address;
+    std::uint16_t offset = 0;
+    std::uint8_t width = 4;  // 1, 2 or 4
+    bool write = false;
+    std::uint32_t value = 0;
+
+    static ConfigOp read(Address address, std::uint16_t offset, std::uint8_t width = 4) {
+        return {address, offset, width, false, 0};
+    }
+    static ConfigOp write_value(Address address, std::uint16_t offset, std::uint32_t value, std::uint8_t width = 4) {
+        return {address, offset, width, true, value};
+    }
 };
 
 class ConfigSpace {
@@ -57,19 +74,37 @@ public:
         write<T>(address, reg.offset, value);
     }
 
-    // Reads each dword of `which` into the same place of `values`, as read<std::uint32_t>
-    // would (all ones for one it refuses), as one batch: the port mechanism makes it a
-    // single gate (kernel/cpu.hpp) where the kernel runs in ring 3.
-    void read_dwords(std::span<const ConfigDword> which, std::span<std::uint32_t> values) {
-        which = which.first(std::min(which.size(), values.size()));
-        bool all_valid = std::all_of(which.begin(), which.end(),
-                                     [&](const ConfigDword& dword) { return valid(dword.address, dword.offset, 4); });
+    // Runs the accesses in order as one batch, each as read<T> or write<T> would (an access
+    // those refuse reads all ones or is dropped): the port mechanism makes it a single
+    // gate (kernel/cpu.hpp) where the kernel runs in ring 3.
+    void run(std::span<ConfigOp> ops) {
+        bool all_valid = std::all_of(ops.begin(), ops.end(), [&](const ConfigOp& op) {
+            return (op.width == 1 || op.width == 2 || op.width == 4) && valid(op.address, op.offset, op.width);
+        });
         if (all_valid) {
-            read_dwords_raw(which, values);
+            run_raw(ops);
             return;
         }
-        for (std::size_t i = 0; i < which.size(); ++i)
-            values[i] = read<std::uint32_t>(which[i].address, which[i].offset);
+        for (ConfigOp& op : ops) {
+            if (op.write && valid(op.address, op.offset, op.width))
+                write_raw(op.address, op.offset, op.width, op.value);
+            else if (!op.write)
+                op.value = valid(op.address, op.offset, op.width) ? read_raw(op.address, op.offset, op.width)
+                                                                  : (op.width == 4 ? ~0u : (1u << (8 * op.width)) - 1);
+        }
+    }
+    // Reads each dword of `which` into the same place of `values`, in batches (run).
+    void read_dwords(std::span<const ConfigDword> which, std::span<std::uint32_t> values) {
+        constexpr std::size_t k_chunk = 32;
+        std::array<ConfigOp, k_chunk> ops;
+        std::size_t count = std::min(which.size(), values.size());
+        for (std::size_t start = 0; start < count; start += k_chunk) {
+            std::size_t n = std::min(k_chunk, count - start);
+            for (std::size_t i = 0; i < n; ++i)
+                ops[i] = ConfigOp::read(which[start + i].address, which[start + i].offset);
+            run(std::span(ops).first(n));
+            for (std::size_t i = 0; i < n; ++i) values[start + i] = ops[i].value;
+        }
     }
 
 protected:
@@ -82,9 +117,14 @@ protected:
     // the low `width` bytes.
     virtual std::uint32_t read_raw(Address address, std::uint16_t offset, unsigned width) = 0;
     virtual void write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) = 0;
-    // Every entry valid, values at least as long; one read_raw each unless overridden.
-    virtual void read_dwords_raw(std::span<const ConfigDword> which, std::span<std::uint32_t> values) {
-        for (std::size_t i = 0; i < which.size(); ++i) values[i] = read_raw(which[i].address, which[i].offset, 4);
+    // Every access valid; one read_raw or write_raw each unless overridden.
+    virtual void run_raw(std::span<ConfigOp> ops) {
+        for (ConfigOp& op : ops) {
+            if (op.write)
+                write_raw(op.address, op.offset, op.width, op.value);
+            else
+                op.value = read_raw(op.address, op.offset, op.width);
+        }
     }
 
 private:

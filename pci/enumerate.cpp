@@ -164,16 +164,20 @@ void read_details(ConfigSpace& config, Device& device, DetailProblems& problems)
     if (device.details_read) return;
     device.details_read = true;
     Address address = device.address;
-    device.command = config.read(address, regs::k_command);
-    std::uint32_t interrupt_dword = config.read<std::uint32_t>(address, regs::k_interrupt_line.offset);
-    device.interrupt_line = static_cast<std::uint8_t>(interrupt_dword);
-    device.interrupt_pin = static_cast<std::uint8_t>(interrupt_dword >> 8);
+    // Command, interrupt and subsystem (type 0 only) in one batch.
+    std::array<ConfigOp, 3> ops{ConfigOp::read(address, regs::k_command.offset, 2),
+                                ConfigOp::read(address, regs::k_interrupt_line.offset),
+                                ConfigOp::read(address, regs::k_subsystem_vendor_id.offset)};
+    const bool general = device.header_layout == header_type::k_general;
+    config.run(std::span(ops).first(general ? 3 : 2));
+    device.command = static_cast<std::uint16_t>(ops[0].value);
+    device.interrupt_line = static_cast<std::uint8_t>(ops[1].value);
+    device.interrupt_pin = static_cast<std::uint8_t>(ops[1].value >> 8);
     std::size_t bar_count = 0;
-    if (device.header_layout == header_type::k_general) {
+    if (general) {
         bar_count = k_max_bars;
-        std::uint32_t subsystem = config.read<std::uint32_t>(address, regs::k_subsystem_vendor_id.offset);
-        device.subsystem_vendor_id = static_cast<std::uint16_t>(subsystem);
-        device.subsystem_id = static_cast<std::uint16_t>(subsystem >> 16);
+        device.subsystem_vendor_id = static_cast<std::uint16_t>(ops[2].value);
+        device.subsystem_id = static_cast<std::uint16_t>(ops[2].value >> 16);
     } else if (device.header_layout == header_type::k_bridge) {
         bar_count = k_bridge_bar_count;
     } else {

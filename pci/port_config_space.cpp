@@ -1,5 +1,8 @@
 #include "pci/port_config_space.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include "kernel/cpu.hpp"
 
 namespace pci {
@@ -40,12 +43,22 @@ void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned 
     kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
 }
 
-// The whole list through one gate: CF8, then CFC, for each entry.
-void PortConfigSpace::read_dwords_raw(std::span<const ConfigDword> which, std::span<std::uint32_t> values) {
-    if (which.empty()) return;
-    for (std::size_t i = 0; i < which.size(); ++i) values[i] = config_address(which[i].address, which[i].offset);
-    m_selected = values[which.size() - 1];
-    kernel::cpu::select_and_read32_list(k_config_address, k_config_data, values.first(which.size()));
+// The whole batch through one gate: CF8, then CFC, for each access.
+void PortConfigSpace::run_raw(std::span<ConfigOp> ops) {
+    constexpr std::size_t k_chunk = 32;
+    std::array<kernel::cpu::SelectOp, k_chunk> batch;
+    for (std::size_t start = 0; start < ops.size(); start += k_chunk) {
+        std::size_t n = std::min(k_chunk, ops.size() - start);
+        for (std::size_t i = 0; i < n; ++i) {
+            const ConfigOp& op = ops[start + i];
+            batch[i] = {config_address(op.address, op.offset), data_port(op.offset), op.width, op.write, op.value, 0};
+        }
+        m_selected = batch[n - 1].index;
+        kernel::cpu::select_list(k_config_address, std::span(batch).first(n));
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!ops[start + i].write) ops[start + i].value = batch[i].value;
+        }
+    }
 }
 
 }  // namespace pci

@@ -21,7 +21,7 @@ public:
 protected:
     std::uint32_t read_raw(Address address, std::uint16_t offset, unsigned width) override;
     void write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) override;
-    void read_dwords_raw(std::span<const ConfigDword> which, std::span<std::uint32_t> values) override;
+    void run_raw(std::span<ConfigOp> ops) override;
 
 private:
     std::uint32_t m_selected = 0;  // the last address written to 0xCF8; 0 before the first

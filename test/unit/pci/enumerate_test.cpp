@@ -171,6 +171,25 @@ TEST_CASE("config space: a batch read refuses what a single read refuses") {
     CHECK(values[1] == (0x020000u << 8 | 0x01));
 }
 
+TEST_CASE("config space: a batch runs reads and writes in order, each checked as alone") {
+    test::FakeConfigSpace config;
+    config.add({0, 3, 0}, 0x1AF4, 0x1000, 0x020000).bar(0, pci::BarKind::Memory32, 0x1000, false, 0xFEB0'0000);
+    std::array<pci::ConfigOp, 3> ops{pci::ConfigOp::write_value({0, 3, 0}, 0x10, 0xFFFF'FFFF),
+                                     pci::ConfigOp::read({0, 3, 0}, 0x10), pci::ConfigOp::read({0, 3, 0}, 0x0B, 1)};
+    config.run(ops);
+    CHECK(config.batches == 1);
+    CHECK(ops[1].value == 0xFFFF'F000);  // the size bits, after the write before it
+    CHECK(ops[2].value == 0x02);         // the class byte
+
+    std::array<pci::ConfigOp, 3> mixed{pci::ConfigOp::write_value({0, 3, 0}, 0x10, 0xFEB0'0000),
+                                       pci::ConfigOp::read({0, 3, 0}, 0x11, 2),  // misaligned
+                                       pci::ConfigOp::read({0, 3, 0}, 0x10)};
+    config.run(mixed);
+    CHECK(config.batches == 1);  // not batched: one access at a time
+    CHECK(mixed[1].value == 0xFFFF);
+    CHECK(mixed[2].value == 0xFEB0'0000);
+}
+
 TEST_CASE("enumerate: a bridge whose secondary bus loops back is skipped") {
     test::FakeConfigSpace config;
     config.add({0, 0, 0}, 0x8086, 0x1237, 0x060000);

@@ -131,12 +131,12 @@ public:
 
     int reads = 0;
     int writes = 0;
-    int batches = 0;  // read_dwords calls that reached the raw batch
+    int batches = 0;  // run calls that reached run_raw
 
 protected:
-    void read_dwords_raw(std::span<const pci::ConfigDword> which, std::span<std::uint32_t> values) override {
+    void run_raw(std::span<pci::ConfigOp> ops) override {
         ++batches;
-        ConfigSpace::read_dwords_raw(which, values);
+        ConfigSpace::run_raw(ops);
     }
     std::uint32_t read_raw(pci::Address address, std::uint16_t offset, unsigned width) override {
         ++reads;
