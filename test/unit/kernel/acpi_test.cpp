@@ -113,6 +113,16 @@ TEST_CASE("acpi: the RSDP is found through the EBDA pointer too") {
     CHECK(tables->rsdp_address == 0x9FC40);
 }
 
+TEST_CASE("acpi: the RSDP is found in the E segment too, after the F segment") {
+    auto firmware = seabios_like();
+    std::vector<std::byte> rsdp(firmware.bytes.begin() + k_rsdp, firmware.bytes.begin() + k_rsdp + 36);
+    std::fill(firmware.bytes.begin() + k_rsdp, firmware.bytes.begin() + k_rsdp + 36, std::byte{0});
+    std::memcpy(firmware.bytes.data() + 0xE1230, rsdp.data(), rsdp.size());
+    auto tables = discover(firmware.reader());
+    REQUIRE(tables);
+    CHECK(tables->rsdp_address == 0xE1230);
+}
+
 TEST_CASE("acpi: bad checksums are rejected with a reason") {
     auto firmware = seabios_like();
     firmware.bytes[k_rsdp + 8] ^= std::byte{1};  // RSDP checksum
