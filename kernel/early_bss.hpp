@@ -3,8 +3,8 @@
 // that may be emulated instruction by instruction; kernel_entry zeroes the rest as soon as
 // it runs in ring 3 (kernel/privilege.hpp), where it is a plain native memset. Every
 // zero-initialized object that code before that point writes must be KERNEL_EARLY_BSS,
-// or the memset would wipe it. Today: the boot page tables, the GDT, TSS and IDT, and the
-// boot phase marks.
+// or the memset would wipe it. Today: the GDT, TSS and IDT, and the boot phase marks (the
+// early page tables are in .data, boot/multiboot.asm).
 
 #define KERNEL_EARLY_BSS [[gnu::section(".bss.early")]]
 
