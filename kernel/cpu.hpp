@@ -46,6 +46,7 @@ enum class Gate : std::uint64_t {
     SelectList,
     MmioList,
     WriteMsrList,
+    HaltUnlessChanged,
     Count  // isr.asm's GATE_COUNT
 };
 
@@ -402,6 +403,23 @@ inline void enable_interrupts_and_halt() {
         asm volatile("sti; hlt" ::: "memory");
     else
         call_gate(Gate::Halt);
+}
+// Halts until an interrupt, unless *counter no longer holds `seen`: interrupts::
+// delivered_counter moves with every interrupt, so a sleeper that read it before its last
+// look for work halts only if nothing arrived since. The compare and the halt run with
+// interrupts off (in ring 3, inside the gate), so no wake-up is lost; returns with
+// interrupts on. In ring 3 this is one gate, where cli, look, sti+hlt would be two.
+inline void halt_unless_changed(const volatile std::uint64_t* counter, std::uint64_t seen) {
+    if (!in_ring0()) {
+        call_gate(Gate::HaltUnlessChanged, {.rax = seen, .rsi = reinterpret_cast<std::uint64_t>(counter)});
+        return;
+    }
+    asm volatile("cli" ::: "memory");
+    if (*counter != seen) {
+        asm volatile("sti" ::: "memory");
+        return;
+    }
+    asm volatile("sti; hlt" ::: "memory");
 }
 [[noreturn]] inline void halt_forever() {
     if (!in_ring0()) call_gate(Gate::HaltForever);

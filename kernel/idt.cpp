@@ -44,6 +44,7 @@ struct Route {
 KERNEL_EARLY_BSS alignas(16) std::array<Gate, k_vector_count> g_idt;
 std::array<Route, k_vector_count> g_routes;
 std::uint64_t g_unhandled = 0;
+volatile std::uint64_t g_delivered = 0;  // delivered_counter()
 void (*g_eoi)() = nullptr;
 std::uint8_t g_spurious_vector = 0xFF;
 
@@ -98,6 +99,7 @@ std::uint8_t allocate_vector() {
 }
 
 std::uint64_t unhandled_count() { return g_unhandled; }
+const volatile std::uint64_t* delivered_counter() { return &g_delivered; }
 
 void set_end_of_interrupt(void (*eoi)(), std::uint8_t spurious_vector) {
     g_eoi = eoi;
@@ -109,6 +111,7 @@ void set_end_of_interrupt(void (*eoi)(), std::uint8_t spurious_vector) {
 extern "C" void interrupt_dispatch(kernel::InterruptFrame* frame) {
     using namespace kernel::interrupts;
     if (frame->vector < k_first_external_vector) kernel::report_exception(*frame);
+    g_delivered = g_delivered + 1;  // one writer: interrupts do not nest here
     if (frame->vector == g_spurious_vector) return;
     auto& route = g_routes[frame->vector];
     if (route.handler == nullptr)

@@ -39,6 +39,9 @@ void clear_handler(std::uint8_t vector);
 std::uint8_t allocate_vector();
 // Interrupts that arrived on a vector with no handler.
 std::uint64_t unhandled_count();
+// Moves with every external interrupt (vector >= 32, spurious ones too): a sleeper reads
+// it before its last look for work and halts with cpu::halt_unless_changed.
+const volatile std::uint64_t* delivered_counter();
 // Called after every handler of an external vector (the interrupt controller's EOI).
 // Vectors in [spurious_first, 255] get no EOI (the APIC's spurious vector needs none).
 void set_end_of_interrupt(void (*eoi)(), std::uint8_t spurious_vector);

@@ -80,7 +80,7 @@ isr_common:
 ;;; hypervisor emulates ring-0 code, every instruction here costs microseconds. At entry
 ;;; [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
 
-GATE_COUNT equ 31
+GATE_COUNT equ 32
 GATE_OPCODE equ 0xD2B90F4D         ; ud1 r10, r10: REX.WRB 0F B9, ModRM 11 010 010
 GATE_OPCODE_LENGTH equ 4
 
@@ -113,6 +113,14 @@ gate_halt:                          ; sti; hlt, and return with interrupts enabl
     or qword [rsp + 16], 1 << 9
     sti
     hlt
+    gate_return
+gate_halt_unless_changed:           ; rsi = a counter, rax = the value the caller saw; entered
+    or qword [rsp + 16], 1 << 9     ; with interrupts off (an interrupt gate), returns with
+    cmp [rsi], rax                  ; them on; halts only if the counter has not moved
+    jne .moved
+    sti
+    hlt
+.moved:
     gate_return
 gate_halt_forever:
     cli
@@ -342,6 +350,7 @@ privilege_gate_table:
     dq gate_select_list
     dq gate_mmio_list
     dq gate_wrmsr_list
+    dq gate_halt_unless_changed
 
 align 8
 isr_stub_table:
