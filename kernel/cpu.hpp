@@ -97,6 +97,19 @@ inline GateRegisters call_gate(Gate gate, GateRegisters r = {}) {
     return r;
 }
 
+// The list gates (out8_list and the others below): `each` over the entries in ring 0,
+// or the whole list through one gate from ring 3, its address in rsi and its length in
+// rcx (and rdx as `rdx` says).
+template <typename T, typename Each>
+inline void run_list(Gate gate, std::span<T> list, Each each, std::uint64_t rdx = 0) {
+    if (list.empty()) return;
+    if (!in_ring0()) {
+        call_gate(gate, {.rcx = list.size(), .rdx = rdx, .rsi = reinterpret_cast<std::uint64_t>(list.data())});
+        return;
+    }
+    for (T& entry : list) each(entry);
+}
+
 inline void out8(std::uint16_t port, std::uint8_t value) {
     if (in_ring0())
         asm volatile("outb %0, %1" : : "a"(value), "Nd"(port));
@@ -190,12 +203,7 @@ struct PortWrite8 {
 static_assert(sizeof(PortWrite8) == 4, "isr.asm's gate_out8_list steps 4 bytes");
 
 inline void out8_list(std::span<const PortWrite8> writes) {
-    if (writes.empty()) return;
-    if (!in_ring0()) {
-        call_gate(Gate::Out8List, {.rcx = writes.size(), .rsi = reinterpret_cast<std::uint64_t>(writes.data())});
-        return;
-    }
-    for (const PortWrite8& write : writes) out8(write.port, write.value);
+    run_list(Gate::Out8List, writes, [](const PortWrite8& write) { out8(write.port, write.value); });
 }
 
 // For each entry in turn: writes `index` to the 32-bit index port, then reads or writes
@@ -212,28 +220,20 @@ struct SelectOp {
 static_assert(sizeof(SelectOp) == 16, "isr.asm's gate_select_list steps 16 bytes");
 
 inline void select_list(std::uint16_t index_port, std::span<SelectOp> ops) {
-    if (ops.empty()) return;
-    if (!in_ring0()) {
-        call_gate(Gate::SelectList,
-                  {.rcx = ops.size(), .rdx = index_port, .rsi = reinterpret_cast<std::uint64_t>(ops.data())});
-        return;
-    }
-    for (SelectOp& op : ops) {
-        if (op.write)
-            select_and_write(index_port, op.index, op.data_port, op.width, op.value);
-        else
-            op.value = select_and_read(index_port, op.index, op.data_port, op.width);
-    }
+    run_list(
+        Gate::SelectList, ops,
+        [index_port](SelectOp& op) {
+            if (op.write)
+                select_and_write(index_port, op.index, op.data_port, op.width, op.value);
+            else
+                op.value = select_and_read(index_port, op.index, op.data_port, op.width);
+        },
+        index_port);
 }
 
 // Runs the list in order, in ring 0 (one gate from ring 3).
 inline void run_mmio(std::span<MmioOp> ops) {
-    if (ops.empty()) return;
-    if (!in_ring0()) {
-        call_gate(Gate::MmioList, {.rcx = ops.size(), .rsi = reinterpret_cast<std::uint64_t>(ops.data())});
-        return;
-    }
-    for (MmioOp& op : ops) {
+    run_list(Gate::MmioList, ops, [](MmioOp& op) {
         if (op.load) {
             op.value = op.width == 1   ? *static_cast<volatile std::uint8_t*>(op.address)
                        : op.width == 2 ? *static_cast<volatile std::uint16_t*>(op.address)
@@ -245,7 +245,7 @@ inline void run_mmio(std::span<MmioOp> ops) {
         } else {
             *static_cast<volatile std::uint32_t*>(op.address) = op.value;
         }
-    }
+    });
 }
 
 inline void flush_mmio() {
@@ -330,12 +330,7 @@ struct MsrWrite {
 static_assert(sizeof(MsrWrite) == 16, "isr.asm's gate_wrmsr_list steps 16 bytes");
 
 inline void wrmsr_list(std::span<const MsrWrite> writes) {
-    if (writes.empty()) return;
-    if (!in_ring0()) {
-        call_gate(Gate::WriteMsrList, {.rcx = writes.size(), .rsi = reinterpret_cast<std::uint64_t>(writes.data())});
-        return;
-    }
-    for (const MsrWrite& write : writes) wrmsr(write.msr, write.value);
+    run_list(Gate::WriteMsrList, writes, [](const MsrWrite& write) { wrmsr(write.msr, write.value); });
 }
 
 inline std::uint64_t rdtsc() {
