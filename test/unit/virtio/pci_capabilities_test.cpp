@@ -50,7 +50,9 @@ TEST_CASE("virtio capabilities: the common, notify, ISR and device structures of
     test::FakeConfigSpace config;
     qemu_like(config);
     pci::Device device = enumerate_one(config);
+    const int batches = config.batches;
     auto layout = virtio::find_modern_layout(config, device);
+    CHECK(config.batches == batches + 1);  // the five vendor capabilities in one batch
     REQUIRE(layout);
     CHECK(layout->common.bar == 4);
     CHECK(layout->common.offset == 0);
@@ -59,6 +61,27 @@ TEST_CASE("virtio capabilities: the common, notify, ISR and device structures of
     CHECK(layout->device.present);
     CHECK(layout->notify.offset == 0x3000);
     CHECK(layout->notify.length == 0x1000);
+    CHECK(layout->notify_off_multiplier == 4);
+}
+
+TEST_CASE("virtio capabilities: one at the very end of configuration space is still read") {
+    test::FakeConfigSpace config;
+    auto& function = config.add(k_address, 0x1AF4, 0x1041, 0x020000);
+    function.bar(4, pci::BarKind::Memory64, 0x4000, true);
+    function.add_capability(0x09, capability_body(1, 4, 0x0000, 0x1000));
+    function.add_capability(0x09, capability_body(3, 4, 0x1000, 0x1000));
+    function.add_capability(0x09, capability_body(2, 4, 0x3000, 0x1000, 4));
+    // Move the ISR structure (16 bytes, at 0x50) to 0xF0: its fifth dword would be past 0xFF.
+    auto& bytes = function.bytes;
+    std::copy(bytes.begin() + 0x50, bytes.begin() + 0x60, bytes.begin() + 0xF0);
+    bytes[0x40 + 1] = 0xF0;  // common -> ISR
+    bytes[0xF0 + 1] = 0x60;  // ISR -> notify
+    bytes[0x50] = 0;         // the old copy is no longer linked
+    pci::Device device = enumerate_one(config);
+    auto layout = virtio::find_modern_layout(config, device);
+    REQUIRE(layout);
+    CHECK(layout->isr.offset == 0x1000);
+    CHECK(layout->notify.offset == 0x3000);
     CHECK(layout->notify_off_multiplier == 4);
 }
 
