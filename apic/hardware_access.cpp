@@ -35,13 +35,8 @@ void XApicMmioAccess::write(LocalApicRegister reg, std::uint32_t value) {
 }
 
 void XApicMmioAccess::write_list(std::span<const Write> writes) {
-    std::array<kernel::MmioWindow::Write32, 16> batch;
-    while (!writes.empty()) {
-        std::size_t count = std::min(writes.size(), batch.size());
-        for (std::size_t i = 0; i < count; ++i) batch[i] = {writes[i].reg.offset, writes[i].value};
-        m_window.write32_list(std::span(batch).first(count));
-        writes = writes.subspan(count);
-    }
+    kernel::mmio::Batch batch;  // the stores run in ring 0 together (kernel/mmio.hpp)
+    LocalApicAccess::write_list(writes);
 }
 
 std::uint32_t IoApicMmioAccess::read(std::uint8_t index) {
@@ -55,16 +50,8 @@ void IoApicMmioAccess::write(std::uint8_t index, std::uint32_t value) {
 }
 
 void IoApicMmioAccess::write_list(std::span<const Write> writes) {
-    std::array<kernel::MmioWindow::Write32, 64> stores;  // IOREGSEL, then IOWIN, for each
-    while (!writes.empty()) {
-        std::size_t count = std::min(writes.size(), stores.size() / 2);
-        for (std::size_t i = 0; i < count; ++i) {
-            stores[2 * i] = {k_ioregsel, writes[i].index};
-            stores[2 * i + 1] = {k_iowin, writes[i].value};
-        }
-        m_window.write32_list(std::span(stores).first(2 * count));
-        writes = writes.subspan(count);
-    }
+    kernel::mmio::Batch batch;
+    IoApicAccess::write_list(writes);
 }
 
 }  // namespace apic

@@ -254,6 +254,14 @@ inline void flush_mmio() {
     run_mmio({mmio_queue, count});
 }
 
+// Appends to the queue (running it first when full); returns the op's place, where a
+// load finds its value once the queue has run.
+inline std::size_t queue_mmio(const MmioOp& op) {
+    if (mmio_queued == k_mmio_queue_size) flush_mmio();
+    mmio_queue[mmio_queued] = op;
+    return mmio_queued++;
+}
+
 // A typed I/O port: the width is part of the type, so a 16-bit register cannot be
 // written with an 8-bit access by mistake.
 template <typename T>

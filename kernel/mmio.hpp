@@ -11,12 +11,11 @@
 // any kind (port I/O, configuration space, halting), together with the next load, when
 // the queue is full, and when the outermost Batch ends. Stores to devices are posted
 // anyway; a Batch only delays them up to the next load or gate, so code inside one must
-// not wait for a device to act on a store without reading a register of it. Device
-// bring-up (virtio/pci_driver.cpp) runs in a Batch. In ring 0 nothing is queued.
+// not wait for a device to act on a store without reading a register of it. PCI bring-up,
+// drivers included (pci/pci.cpp), runs in a Batch. In ring 0 nothing is queued.
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <type_traits>
 
 #include "kernel/cpu.hpp"
@@ -37,13 +36,9 @@ public:
         if (cpu::mmio_queued != 0) {
             if constexpr (sizeof(T) <= 4) {
                 // The load rides in the gate that runs the queue.
-                if (cpu::mmio_queued == cpu::k_mmio_queue_size) cpu::flush_mmio();
-                cpu::MmioOp& op = cpu::mmio_queue[cpu::mmio_queued++];
-                op = {at, 0, sizeof(T), true, 0};
-                std::size_t count = cpu::mmio_queued;
-                cpu::mmio_queued = 0;
-                cpu::run_mmio({cpu::mmio_queue, count});
-                return static_cast<T>(cpu::mmio_queue[count - 1].value);
+                const std::size_t slot = cpu::queue_mmio({at, 0, sizeof(T), true, 0});
+                cpu::flush_mmio();
+                return static_cast<T>(cpu::mmio_queue[slot].value);
             }
             cpu::flush_mmio();
         }
@@ -55,22 +50,13 @@ public:
         volatile T* at = pointer<T>(offset);
         if constexpr (sizeof(T) <= 4) {
             if (g_batch_depth != 0 && !cpu::in_ring0()) {
-                if (cpu::mmio_queued == cpu::k_mmio_queue_size) cpu::flush_mmio();
-                cpu::mmio_queue[cpu::mmio_queued++] = {at, value, sizeof(T), false, 0};
+                cpu::queue_mmio({at, value, sizeof(T), false, 0});
                 return;
             }
         }
         if (cpu::mmio_queued != 0) cpu::flush_mmio();
         *at = value;
     }
-    // 32-bit writes in order, as in a Batch: for a run of register writes such as masking
-    // an I/O APIC.
-    struct Write32 {
-        std::size_t offset;
-        std::uint32_t value;
-    };
-    void write32_list(std::span<const Write32> writes) const;
-
     // How many Batches are open (a Batch may hold another).
     static inline constinit unsigned g_batch_depth = 0;
 
@@ -105,10 +91,5 @@ public:
 };
 
 }  // namespace mmio
-
-inline void MmioWindow::write32_list(std::span<const Write32> writes) const {
-    mmio::Batch batch;
-    for (const Write32& write : writes) this->write<std::uint32_t>(write.offset, write.value);
-}
 
 }  // namespace kernel

@@ -16,11 +16,10 @@ constexpr std::uint64_t lowest_set_bit(std::uint64_t value) { return value & (~v
 // Turns decoding off for as long as it lives, then puts the command register back.
 class DecodingOff {
 public:
-    // `command`: what the command register holds now.
-    DecodingOff(ConfigSpace& config, Address address, std::uint16_t command, bool keep)
-        : m_config(config), m_address(address), m_saved(command) {
+    DecodingOff(ConfigSpace& config, Address address)
+        : m_config(config), m_address(address), m_saved(config.read(address, regs::k_command)) {
         constexpr std::uint16_t k_decoding = command::k_io_space | command::k_memory_space;
-        m_changed = !keep && (m_saved & k_decoding) != 0;
+        m_changed = (m_saved & k_decoding) != 0;
         if (m_changed) m_config.write(m_address, regs::k_command, static_cast<std::uint16_t>(m_saved & ~k_decoding));
     }
     DecodingOff(const DecodingOff&) = delete;
@@ -119,7 +118,7 @@ BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std
 }
 
 void program_bar(ConfigSpace& config, Address address, std::size_t index, const Bar& bar, std::uint64_t base) {
-    DecodingOff decoding_off(config, address, config.read(address, regs::k_command), false);
+    DecodingOff decoding_off(config, address);
     std::uint16_t offset = bar_offset(index);
     std::uint32_t low_bits = config.read<std::uint32_t>(address, offset);
     if (bar.is_io()) {

@@ -6,7 +6,6 @@
 // port mechanism (port_config_space.hpp) or ECAM (ecam_config_space.hpp).
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <span>
 #include <type_traits>
@@ -20,12 +19,6 @@ template <typename T>
 struct ConfigRegister {
     static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t> ||
                   std::is_same_v<T, std::uint32_t>);
-    std::uint16_t offset;
-};
-
-// One dword of one function's configuration space.
-struct ConfigDword {
-    Address address;
     std::uint16_t offset;
 };
 
@@ -91,19 +84,6 @@ public:
             else if (!op.write)
                 op.value = valid(op.address, op.offset, op.width) ? read_raw(op.address, op.offset, op.width)
                                                                   : (op.width == 4 ? ~0u : (1u << (8 * op.width)) - 1);
-        }
-    }
-    // Reads each dword of `which` into the same place of `values`, in batches (run).
-    void read_dwords(std::span<const ConfigDword> which, std::span<std::uint32_t> values) {
-        constexpr std::size_t k_chunk = 32;
-        std::array<ConfigOp, k_chunk> ops;
-        std::size_t count = std::min(which.size(), values.size());
-        for (std::size_t start = 0; start < count; start += k_chunk) {
-            std::size_t n = std::min(k_chunk, count - start);
-            for (std::size_t i = 0; i < n; ++i)
-                ops[i] = ConfigOp::read(which[start + i].address, which[start + i].offset);
-            run(std::span(ops).first(n));
-            for (std::size_t i = 0; i < n; ++i) values[start + i] = ops[i].value;
         }
     }
 

@@ -25,20 +25,19 @@ public:
     Walker(ConfigSpace& config, DeviceTable& table, EnumerationReport& report)
         : m_config(config), m_table(table), m_report(report) {}
 
-    // Reads go in batches (ConfigSpace::read_dwords), each dword once: every access is an
+    // Reads go in batches (ConfigSpace::run), each dword once: every access is an
     // exit under a hypervisor, and where the kernel runs in ring 3 a batch is one gate.
     // First function 0's identity in all 32 slots.
     void scan_bus(std::uint8_t bus, unsigned depth) {
         m_seen[bus] = true;
         m_highest_bus = std::max(m_highest_bus, bus);
         ++m_report.buses;
-        std::array<ConfigDword, k_devices_per_bus> slots;
-        std::array<std::uint32_t, k_devices_per_bus> ids;
+        std::array<ConfigOp, k_devices_per_bus> slots;
         for (std::uint8_t device = 0; device < k_devices_per_bus; ++device)
-            slots[device] = {{bus, device, 0}, regs::k_vendor_id.offset};
-        m_config.read_dwords(slots, ids);
-        for (std::uint8_t device = 0; device < k_devices_per_bus; ++device) {
-            if (present(static_cast<std::uint16_t>(ids[device]))) scan_device({bus, device, 0}, ids[device], depth);
+            slots[device] = ConfigOp::read({bus, device, 0}, regs::k_vendor_id.offset);
+        m_config.run(slots);
+        for (const ConfigOp& slot : slots) {
+            if (present(static_cast<std::uint16_t>(slot.value))) scan_device(slot.address, slot.value, depth);
         }
     }
 
@@ -59,13 +58,12 @@ private:
         read_headers(std::span(found).first(1));
         std::size_t count = 1;
         if ((static_cast<std::uint8_t>(found[0].header_dword >> 16) & header_type::k_multifunction) != 0) {
-            std::array<ConfigDword, k_functions_per_device - 1> others;
-            std::array<std::uint32_t, k_functions_per_device - 1> ids;
+            std::array<ConfigOp, k_functions_per_device - 1> others;
             for (std::uint8_t function = 1; function < k_functions_per_device; ++function)
-                others[function - 1u] = {{first.bus, first.device, function}, regs::k_vendor_id.offset};
-            m_config.read_dwords(others, ids);
-            for (std::size_t i = 0; i < others.size(); ++i) {
-                if (present(static_cast<std::uint16_t>(ids[i]))) found[count++] = {others[i].address, ids[i]};
+                others[function - 1u] = ConfigOp::read({first.bus, first.device, function}, regs::k_vendor_id.offset);
+            m_config.run(others);
+            for (const ConfigOp& other : others) {
+                if (present(static_cast<std::uint16_t>(other.value))) found[count++] = {other.address, other.value};
             }
             read_headers(std::span(found).subspan(1, count - 1));
         }
@@ -75,16 +73,15 @@ private:
     // The header type and class dwords of each function, in one batch.
     void read_headers(std::span<Identity> functions) {
         constexpr std::size_t k_most = std::size_t{2} * k_functions_per_device;
-        std::array<ConfigDword, k_most> which;
-        std::array<std::uint32_t, k_most> values;
+        std::array<ConfigOp, k_most> ops;
         for (std::size_t i = 0; i < functions.size(); ++i) {
-            which[2 * i] = {functions[i].address, k_header_dword};
-            which[2 * i + 1] = {functions[i].address, regs::k_revision_id.offset};
+            ops[2 * i] = ConfigOp::read(functions[i].address, k_header_dword);
+            ops[2 * i + 1] = ConfigOp::read(functions[i].address, regs::k_revision_id.offset);
         }
-        m_config.read_dwords(std::span(which).first(2 * functions.size()), values);
+        m_config.run(std::span(ops).first(2 * functions.size()));
         for (std::size_t i = 0; i < functions.size(); ++i) {
-            functions[i].header_dword = values[2 * i];
-            functions[i].class_dword = values[2 * i + 1];
+            functions[i].header_dword = ops[2 * i].value;
+            functions[i].class_dword = ops[2 * i + 1].value;
         }
     }
 

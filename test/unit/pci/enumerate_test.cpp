@@ -157,18 +157,18 @@ TEST_CASE("enumerate: identities are read in batches") {
 TEST_CASE("config space: a batch read refuses what a single read refuses") {
     test::FakeConfigSpace config(256, 0);  // bus 0 only
     config.add({0, 3, 0}, 0x1AF4, 0x1000, 0x020000);
-    const std::array<pci::ConfigDword, 3> which{{{{0, 3, 0}, 0}, {{1, 0, 0}, 0}, {{0, 3, 0}, 0x100}}};
-    std::array<std::uint32_t, 3> values{};
-    config.read_dwords(which, values);
-    CHECK(values[0] == 0x1000'1AF4);
-    CHECK(values[1] == 0xFFFF'FFFF);  // a bus out of reach
-    CHECK(values[2] == 0xFFFF'FFFF);  // past the 256 bytes
-    CHECK(config.batches == 0);       // one at a time, each checked
+    std::array<pci::ConfigOp, 3> reads{pci::ConfigOp::read({0, 3, 0}, 0), pci::ConfigOp::read({1, 0, 0}, 0),
+                                       pci::ConfigOp::read({0, 3, 0}, 0x100)};
+    config.run(reads);
+    CHECK(reads[0].value == 0x1000'1AF4);
+    CHECK(reads[1].value == 0xFFFF'FFFF);  // a bus out of reach
+    CHECK(reads[2].value == 0xFFFF'FFFF);  // past the 256 bytes
+    CHECK(config.batches == 0);            // one at a time, each checked
 
-    const std::array<pci::ConfigDword, 2> good{{{{0, 3, 0}, 0}, {{0, 3, 0}, 8}}};
-    config.read_dwords(good, values);
+    std::array<pci::ConfigOp, 2> good{pci::ConfigOp::read({0, 3, 0}, 0), pci::ConfigOp::read({0, 3, 0}, 8)};
+    config.run(good);
     CHECK(config.batches == 1);
-    CHECK(values[1] == (0x020000u << 8 | 0x01));
+    CHECK(good[1].value == (0x020000u << 8 | 0x01));
 }
 
 TEST_CASE("config space: a batch runs reads and writes in order, each checked as alone") {
