@@ -4,7 +4,6 @@
 
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
-#include "kernel/early_bss.hpp"
 #include "kernel/tsc.hpp"
 
 extern "C" std::uint64_t boot_tsc_start;
@@ -18,10 +17,10 @@ struct Mark {
     std::uint64_t gates;  // cpu::gate_calls
 };
 
-KERNEL_EARLY_BSS constinit std::array<Mark, k_max_phases> g_marks{};
-KERNEL_EARLY_BSS constinit std::size_t g_count = 0;
-KERNEL_EARLY_BSS constinit std::size_t g_dropped = 0;
-KERNEL_EARLY_BSS constinit std::uint64_t g_last_tsc = 0;
+constinit std::array<Mark, k_max_phases> g_marks{};
+constinit std::size_t g_count = 0;
+constinit std::size_t g_dropped = 0;
+constinit std::uint64_t g_last_tsc = 0;
 
 }  // namespace
 

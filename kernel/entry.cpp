@@ -2,13 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "kernel/acpi.hpp"
 #include "kernel/boot_phases.hpp"
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
-#include "kernel/early_bss.hpp"
 #include "kernel/exit.hpp"
 #include "kernel/gdt.hpp"
 #include "kernel/init.hpp"
@@ -21,8 +19,6 @@
 #include "kernel/tsc.hpp"
 
 extern "C" std::uint64_t boot_tsc_start;
-extern "C" std::byte __bss_start[];
-extern "C" std::byte __bss_end[];
 // The application's `int main()`, named through its symbol: C++ forbids calling main, and
 // in a freestanding build main is an ordinary (mangled) function.
 extern "C" int application_main() asm("_Z4mainv");
@@ -79,8 +75,6 @@ std::optional<tsc::PmTimer> init_acpi() {
 
 }  // namespace
 
-void zero_late_bss() { std::memset(__bss_start, 0, static_cast<std::size_t>(__bss_end - __bss_start)); }
-
 const CommandLine& command_line() { return g_command_line; }
 const multiboot::BootInfo& boot_info() { return g_boot_info; }
 std::uint64_t boot_duration_ns() { return g_boot_ns; }
@@ -107,11 +101,9 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     interrupts::load();
     // Leave ring 0 as early as possible where it is emulated; the command line, read
     // below, may still change the choice.
-    const std::uint64_t ring0_ticks = privilege::measure_loop();  // a local: zero_late_bss is next
+    g_loop_ticks[0] = privilege::measure_loop();
     privilege::enter_ring3();
-    zero_late_bss();  // natively, here
     interrupts::init();
-    g_loop_ticks[0] = ring0_ticks;
     g_loop_ticks[1] = privilege::measure_loop();
     const auto automatic_ring = privilege::choose(g_loop_ticks[0], g_loop_ticks[1]);
     if (automatic_ring.ring == 0) privilege::enter_ring0();

@@ -3,8 +3,6 @@
 #include <array>
 #include <cstddef>
 
-#include "kernel/early_bss.hpp"
-
 namespace kernel {
 
 extern "C" std::byte boot_stack_guard[];
@@ -51,9 +49,9 @@ constexpr std::size_t k_ist_count = 4;
 constexpr const char* k_ist_names[k_ist_count] = {"double-fault stack", "NMI stack", "page-fault stack",
                                                   "machine-check stack"};
 
-KERNEL_EARLY_BSS Tss g_tss;
-KERNEL_EARLY_BSS alignas(16) std::array<std::uint64_t, 7> g_gdt;
-KERNEL_EARLY_BSS std::array<StackRange, 2 + k_ist_count> g_stacks;
+Tss g_tss;
+alignas(16) std::array<std::uint64_t, 7> g_gdt;
+std::array<StackRange, 2 + k_ist_count> g_stacks;
 
 std::uint64_t address_of(const void* p) { return reinterpret_cast<std::uint64_t>(p); }
 

@@ -1,7 +1,6 @@
 #include <array>
 #include <cstddef>
 
-#include "kernel/early_bss.hpp"
 #include "kernel/gdt.hpp"
 #include "kernel/interrupts.hpp"
 #include "kernel/panic.hpp"
@@ -41,7 +40,7 @@ struct Route {
     void* context = nullptr;
 };
 
-KERNEL_EARLY_BSS alignas(16) std::array<Gate, k_vector_count> g_idt;
+alignas(16) std::array<Gate, k_vector_count> g_idt;
 std::array<Route, k_vector_count> g_routes;
 std::uint64_t g_unhandled = 0;
 volatile std::uint64_t g_delivered = 0;  // delivered_counter()

@@ -148,3 +148,22 @@ TEST_CASE("page tables: every level lets ring 3 in, for a kernel that runs there
         table = entry & bits::k_address_mask;
     }
 }
+
+TEST_CASE("page tables: entries start accessed, leaves dirty, so a shadowing hypervisor need not set them") {
+    FakeTableMemory memory;
+    auto space = AddressSpace::create(memory, true).value();
+    REQUIRE(space.map(0x200000, 0x200000, 0x1000, k_rx).has_value());    // a 4 KiB leaf
+    REQUIRE(space.map(0x400000, 0x400000, 0x200000, k_rw).has_value());  // a 2 MiB leaf
+    std::uint64_t table = space.root();
+    for (unsigned shift : {39u, 30u, 21u, 12u}) {
+        std::uint64_t entry = memory.table(table)[(0x200000ull >> shift) & 511];
+        INFO("level shift " << shift);
+        CHECK((entry & bits::k_accessed) != 0);
+        CHECK((entry & bits::k_dirty) == (shift == 12 ? bits::k_dirty : 0));
+        table = entry & bits::k_address_mask;
+    }
+    std::uint64_t pd = memory.table(memory.table(space.root())[0] & bits::k_address_mask)[0] & bits::k_address_mask;
+    std::uint64_t large = memory.table(pd)[2];
+    CHECK((large & bits::k_huge) != 0);
+    CHECK((large & (bits::k_accessed | bits::k_dirty)) == (bits::k_accessed | bits::k_dirty));
+}
