@@ -35,7 +35,7 @@ enum class Gate : std::uint64_t {
     In8,
     In16,
     In32,
-    Out8String,
+    UartWrite,
     SelectIn8,
     SelectIn16,
     SelectIn32,
@@ -147,13 +147,24 @@ inline std::uint32_t in32(std::uint16_t port) {
     return v;
 }
 
-// Writes a run of bytes to one port with a single `rep outsb`: under KVM the whole run
-// costs one exit to QEMU instead of one per byte.
-inline void out8_string(std::uint16_t port, const void* data, std::size_t count) {
-    if (in_ring0())
-        asm volatile("rep outsb" : "+S"(data), "+c"(count) : "d"(port) : "memory");
-    else
-        call_gate(Gate::Out8String, {.rcx = count, .rdx = port, .rsi = reinterpret_cast<std::uint64_t>(data)});
+// Writes bytes to a 16550 UART at `base` (kernel/serial.hpp): each time the line status
+// says the transmitter is empty, up to a FIFO's 16 bytes with one `rep outsb`. From ring 3
+// the whole text is one gate, where it was a gate for each status read and each burst.
+inline constexpr std::uint16_t k_uart_line_status = 5;
+inline constexpr std::uint8_t k_uart_transmitter_empty = 1 << 5;
+inline constexpr std::size_t k_uart_fifo_depth = 16;  // isr.asm's gate_uart_write too
+inline void uart_write(std::uint16_t base, const char* data, std::size_t count) {
+    if (!in_ring0()) {
+        call_gate(Gate::UartWrite, {.rcx = count, .rdx = base, .rsi = reinterpret_cast<std::uint64_t>(data)});
+        return;
+    }
+    while (count > 0) {
+        while ((in8(static_cast<std::uint16_t>(base + k_uart_line_status)) & k_uart_transmitter_empty) == 0)
+            asm volatile("pause");
+        std::size_t burst = count < k_uart_fifo_depth ? count : k_uart_fifo_depth;
+        count -= burst;
+        asm volatile("rep outsb" : "+S"(data), "+c"(burst) : "d"(base) : "memory");
+    }
 }
 
 // A port access of `width` bytes (1, 2 or 4, anything else reads as 4).

@@ -175,8 +175,28 @@ gate_in16:
 gate_in32:
     in eax, dx
     gate_return
-gate_out8_string:                   ; dx = port, rsi = bytes, rcx = count
+gate_uart_write:                    ; dx = a 16550's base port, rsi = bytes, rcx = count:
+    jrcxz .done                     ; each time the transmitter reports empty (LSR bit 5),
+    mov r10, rcx                    ; up to a FIFO's 16 bytes with one rep outsb
+.wait:
+    add dx, 5
+    in al, dx
+    sub dx, 5
+    test al, 0x20
+    jnz .burst
+    pause
+    jmp .wait
+.burst:
+    mov rcx, r10
+    cmp rcx, 16
+    jbe .send
+    mov ecx, 16
+.send:
+    sub r10, rcx
     rep outsb
+    test r10, r10
+    jnz .wait
+.done:
     gate_return
 ; An index register, then its data register (PCI's CF8/CFC): one gate instead of two.
 ; dx = index port, eax = index, cx = data port; al/ax/eax = value read, or esi = written.
@@ -339,7 +359,7 @@ privilege_gate_table:
     dq gate_in8
     dq gate_in16
     dq gate_in32
-    dq gate_out8_string
+    dq gate_uart_write
     dq gate_select_in8
     dq gate_select_in16
     dq gate_select_in32

@@ -1,5 +1,7 @@
 #include "kernel/serial.hpp"
 
+#include <array>
+
 #include "kernel/cpu.hpp"
 
 namespace kernel {
@@ -15,27 +17,20 @@ void Serial::init() const {
     out8(m_base + k_modem_control, 0x0B);  // DTR, RTS, OUT2
 }
 
-void Serial::write_raw(const char* data, std::size_t length) const {
-    // Once the transmitter reports empty, a whole FIFO's worth can go out in one burst.
-    while (length > 0) {
-        while ((cpu::in8(m_base + k_line_status) & k_line_status_thr_empty) == 0) cpu::pause();
-        std::size_t burst = length < k_fifo_depth ? length : k_fifo_depth;
-        cpu::out8_string(m_base + k_data, data, burst);
-        data += burst;
-        length -= burst;
-    }
-}
-
 void Serial::write(std::string_view text) const {
-    // Terminals want CR LF; the rest goes out in runs between newlines.
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '\n') continue;
-        write_raw(text.data() + start, i - start);
-        write_raw("\r\n", 2);
-        start = i + 1;
+    // Terminals want CR LF. The text goes out with its newlines expanded, a buffer at a
+    // time: one gate from ring 3 for a line (cpu::uart_write).
+    std::array<char, 256> buffer;
+    std::size_t used = 0;
+    for (char c : text) {
+        if (used + 2 > buffer.size()) {
+            cpu::uart_write(m_base, buffer.data(), used);
+            used = 0;
+        }
+        if (c == '\n') buffer[used++] = '\r';
+        buffer[used++] = c;
     }
-    write_raw(text.data() + start, text.size() - start);
+    cpu::uart_write(m_base, buffer.data(), used);
 }
 
 }  // namespace kernel

@@ -21,11 +21,7 @@ private:
     static constexpr std::uint16_t k_fifo_control = 2;
     static constexpr std::uint16_t k_line_control = 3;
     static constexpr std::uint16_t k_modem_control = 4;
-    static constexpr std::uint16_t k_line_status = 5;
-    static constexpr std::uint8_t k_line_status_thr_empty = 1 << 5;
-    static constexpr std::uint16_t k_fifo_depth = 16;
-
-    void write_raw(const char* data, std::size_t length) const;
+    // The line status register (5) and the 16-byte FIFO: cpu::uart_write.
     std::uint16_t m_base;
 };
 
