@@ -43,7 +43,6 @@ enum class Gate : std::uint64_t {
     SelectOut16,
     SelectOut32,
     Out8List,
-    SelectList,
     MmioList,
     WriteMsrList,
     HaltUnlessChanged,
@@ -64,13 +63,24 @@ inline constinit std::uint64_t gate_calls = 0;
 // Loads and stores of device memory (MMIO) run in ring 0 as a list: where ring 0 is
 // emulated, an access from ring 3 costs a trip through the hypervisor (about 100 us on
 // our hosts' KVM), one from inside a gate about a quarter of that (docs/kvm-on-this-host.md).
-// A load leaves what it read in `value`.
+// A load leaves what it read in `value`. An entry may instead be an access through an
+// index port and a data port (PCI's CF8/CFC, pci/port_config_space.cpp), so that such
+// accesses queue among the MMIO ones in program order: then `index_port` is nonzero and
+// `address` holds the index (low 32 bits) and the data port (bits 32-47), as
+// MmioOp::select makes it.
 struct MmioOp {
     volatile void* address;
     std::uint32_t value;
     std::uint8_t width;  // 1, 2 or 4
     bool load;
-    std::uint16_t unused;
+    std::uint16_t index_port;  // 0 for MMIO
+
+    static MmioOp select(std::uint16_t index_port, std::uint32_t index, std::uint16_t data_port, std::uint8_t width,
+                         bool load, std::uint32_t value) {
+        std::uintptr_t packed = index | std::uintptr_t{data_port} << 32;
+        return {reinterpret_cast<volatile void*>(packed), value, width, load,
+                index_port};  // NOLINT(performance-no-int-to-ptr)
+    }
 };
 static_assert(sizeof(MmioOp) == 16, "isr.asm's gate_mmio_list steps 16 bytes");
 
@@ -217,35 +227,18 @@ inline void out8_list(std::span<const PortWrite8> writes) {
     run_list(Gate::Out8List, writes, [](const PortWrite8& write) { out8(write.port, write.value); });
 }
 
-// For each entry in turn: writes `index` to the 32-bit index port, then reads or writes
-// `width` bytes at its data port (PCI's CF8, then CFC + offset % 4). A read leaves what
-// it read in `value`.
-struct SelectOp {
-    std::uint32_t index;
-    std::uint16_t data_port;
-    std::uint8_t width;  // 1, 2 or 4
-    bool write;
-    std::uint32_t value;
-    std::uint32_t unused;
-};
-static_assert(sizeof(SelectOp) == 16, "isr.asm's gate_select_list steps 16 bytes");
-
-inline void select_list(std::uint16_t index_port, std::span<SelectOp> ops) {
-    run_list(
-        Gate::SelectList, ops,
-        [index_port](SelectOp& op) {
-            if (op.write)
-                select_and_write(index_port, op.index, op.data_port, op.width, op.value);
-            else
-                op.value = select_and_read(index_port, op.index, op.data_port, op.width);
-        },
-        index_port);
-}
-
 // Runs the list in order, in ring 0 (one gate from ring 3).
 inline void run_mmio(std::span<MmioOp> ops) {
     run_list(Gate::MmioList, ops, [](MmioOp& op) {
-        if (op.load) {
+        if (op.index_port != 0) {
+            auto packed = reinterpret_cast<std::uintptr_t>(op.address);
+            auto index = static_cast<std::uint32_t>(packed);
+            auto data_port = static_cast<std::uint16_t>(packed >> 32);
+            if (op.load)
+                op.value = select_and_read(op.index_port, index, data_port, op.width);
+            else
+                select_and_write(op.index_port, index, data_port, op.width, op.value);
+        } else if (op.load) {
             op.value = op.width == 1   ? *static_cast<volatile std::uint8_t*>(op.address)
                        : op.width == 2 ? *static_cast<volatile std::uint16_t*>(op.address)
                                        : *static_cast<volatile std::uint32_t*>(op.address);

@@ -80,7 +80,7 @@ isr_common:
 ;;; hypervisor emulates ring-0 code, every instruction here costs microseconds. At entry
 ;;; [rsp] holds the ud1's RIP, then CS, RFLAGS, RSP and SS. r11 is scratch.
 
-GATE_COUNT equ 32
+GATE_COUNT equ 31
 GATE_OPCODE equ 0xD2B90F4D         ; ud1 r10, r10: REX.WRB 0F B9, ModRM 11 010 010
 GATE_OPCODE_LENGTH equ 4
 
@@ -244,51 +244,12 @@ gate_out8_list:                     ; rsi = {u16 port, u8 value, u8 unused} entr
     loop .next
 .done:
     gate_return
-gate_select_list:                   ; rsi = {u32 index, u16 data port, u8 width, u8 write,
-    jrcxz .done                     ; u32 value, u32 unused} entries, rcx = count,
-    mov r11d, edx                   ; dx = index port; a read's value goes back into its entry
-.next:
-    mov eax, [rsi]
-    mov edx, r11d
-    out dx, eax
-    movzx edx, word [rsi + 4]
-    cmp byte [rsi + 7], 0
-    jne .write
-    cmp byte [rsi + 6], 2
-    je .in16
-    ja .in32
-    xor eax, eax
-    in al, dx
-    jmp .read
-.in16:
-    xor eax, eax
-    in ax, dx
-    jmp .read
-.in32:
-    in eax, dx
-.read:
-    mov [rsi + 8], eax
-    jmp .step
-.write:
-    mov eax, [rsi + 8]
-    cmp byte [rsi + 6], 2
-    je .out16
-    ja .out32
-    out dx, al
-    jmp .step
-.out16:
-    out dx, ax
-    jmp .step
-.out32:
-    out dx, eax
-.step:
-    add rsi, 16
-    loop .next
-.done:
-    gate_return
 gate_mmio_list:                     ; rsi = {u64 address, u32 value, u8 width, u8 load,
-    jrcxz .done                     ; u16 unused} entries, rcx = count; a load's value
+    jrcxz .done                     ; u16 index port} entries, rcx = count; a load's value
 .next:                              ; goes back into its entry
+    movzx edx, word [rsi + 14]
+    test edx, edx
+    jnz .ports
     mov rdx, [rsi]
     cmp byte [rsi + 13], 0
     jne .load
@@ -322,6 +283,37 @@ gate_mmio_list:                     ; rsi = {u64 address, u32 value, u8 width, u
     loop .next
 .done:
     gate_return
+.ports:                             ; an index port (dx) and a data port: the index is
+    mov eax, [rsi]                  ; the address's low half, the data port its next word
+    out dx, eax
+    movzx edx, word [rsi + 4]
+    cmp byte [rsi + 13], 0
+    jne .port_in
+    mov eax, [rsi + 8]
+    cmp byte [rsi + 12], 2
+    je .out16
+    ja .out32
+    out dx, al
+    jmp .step
+.out16:
+    out dx, ax
+    jmp .step
+.out32:
+    out dx, eax
+    jmp .step
+.port_in:
+    xor eax, eax
+    cmp byte [rsi + 12], 2
+    je .in16
+    ja .in32
+    in al, dx
+    jmp .loaded
+.in16:
+    in ax, dx
+    jmp .loaded
+.in32:
+    in eax, dx
+    jmp .loaded
 gate_wrmsr_list:                    ; rsi = {u32 MSR, u32 unused, u64 value} entries,
     jrcxz .done                     ; rcx = count
     mov r11, rcx
@@ -367,7 +359,6 @@ privilege_gate_table:
     dq gate_select_out16
     dq gate_select_out32
     dq gate_out8_list
-    dq gate_select_list
     dq gate_mmio_list
     dq gate_wrmsr_list
     dq gate_halt_unless_changed

@@ -5,7 +5,7 @@
 #include "kernel/cpu.hpp"
 #include "kernel/gdt.hpp"
 
-static_assert(static_cast<unsigned>(kernel::cpu::Gate::Count) == 32, "isr.asm's GATE_COUNT and gate table");
+static_assert(static_cast<unsigned>(kernel::cpu::Gate::Count) == 31, "isr.asm's GATE_COUNT and gate table");
 
 namespace kernel::privilege {
 

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "kernel/cpu.hpp"
+#include "kernel/mmio.hpp"
 
 namespace pci {
 namespace {
@@ -21,10 +22,49 @@ std::uint32_t config_address(Address address, std::uint16_t offset) {
 
 std::uint16_t data_port(std::uint16_t offset) { return static_cast<std::uint16_t>(k_config_data + (offset & 3u)); }
 
+// Inside a kernel::mmio::Batch, in ring 3, accesses join the queue of device accesses
+// (kernel/mmio.hpp): a write waits there, in order with MMIO stores, for the next read or
+// gate, and a read runs what is queued in its own gate.
+bool queueing() { return kernel::MmioWindow::g_batch_depth != 0 && !kernel::cpu::in_ring0(); }
+
+kernel::cpu::MmioOp as_device_op(const ConfigOp& op) {
+    return kernel::cpu::MmioOp::select(k_config_address, config_address(op.address, op.offset), data_port(op.offset),
+                                       op.width, !op.write, op.value);
+}
+
 }  // namespace
+
+void PortConfigSpace::run_queued(std::span<ConfigOp> ops) {
+    using kernel::cpu::mmio_queue;
+    // ops[pending, i) wait in the queue from slot `first_slot` on; a read's value is
+    // copied out after each run of the queue.
+    std::size_t pending = 0;
+    std::size_t first_slot = kernel::cpu::mmio_queued;
+    auto run_queue = [&](std::size_t end) {
+        kernel::cpu::flush_mmio();
+        for (std::size_t j = pending; j < end; ++j) {
+            if (!ops[j].write) ops[j].value = mmio_queue[first_slot + (j - pending)].value;
+        }
+        pending = end;
+        first_slot = 0;
+    };
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        if (kernel::cpu::mmio_queued == kernel::cpu::k_mmio_queue_size) run_queue(i);
+        kernel::cpu::queue_mmio(as_device_op(ops[i]));
+    }
+    m_selected = config_address(ops.back().address, ops.back().offset);
+    bool any_read = std::any_of(ops.begin() + static_cast<std::ptrdiff_t>(pending), ops.end(),
+                                [](const ConfigOp& op) { return !op.write; });
+    if (any_read) run_queue(ops.size());
+}
 
 // The data port is CFC plus the offset's low two bits.
 std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, unsigned width) {
+    if (queueing() && kernel::cpu::mmio_queued != 0) {
+        ConfigOp op = ConfigOp::read(address, offset, static_cast<std::uint8_t>(width));
+        run_queued({&op, 1});
+        return op.value;
+    }
     std::uint32_t selector = config_address(address, offset);
     std::uint16_t port = data_port(offset);
     if (selector == m_selected) return kernel::cpu::in(port, width);
@@ -33,6 +73,11 @@ std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, u
 }
 
 void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) {
+    if (queueing()) {
+        ConfigOp op = ConfigOp::write_value(address, offset, value, static_cast<std::uint8_t>(width));
+        run_queued({&op, 1});
+        return;
+    }
     std::uint32_t selector = config_address(address, offset);
     std::uint16_t port = data_port(offset);
     if (selector == m_selected) {
@@ -43,18 +88,21 @@ void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned 
     kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
 }
 
-// The whole batch through one gate: CF8, then CFC, for each access.
+// The whole batch through one gate: CF8, then CFC, for each access. Outside a batch the
+// device queue is empty, so its own list runs at once, in order.
 void PortConfigSpace::run_raw(std::span<ConfigOp> ops) {
+    if (ops.empty()) return;
+    if (queueing()) {
+        run_queued(ops);
+        return;
+    }
     constexpr std::size_t k_chunk = 32;
-    std::array<kernel::cpu::SelectOp, k_chunk> batch;
+    std::array<kernel::cpu::MmioOp, k_chunk> batch;
     for (std::size_t start = 0; start < ops.size(); start += k_chunk) {
         std::size_t n = std::min(k_chunk, ops.size() - start);
-        for (std::size_t i = 0; i < n; ++i) {
-            const ConfigOp& op = ops[start + i];
-            batch[i] = {config_address(op.address, op.offset), data_port(op.offset), op.width, op.write, op.value, 0};
-        }
-        m_selected = batch[n - 1].index;
-        kernel::cpu::select_list(k_config_address, std::span(batch).first(n));
+        for (std::size_t i = 0; i < n; ++i) batch[i] = as_device_op(ops[start + i]);
+        m_selected = config_address(ops[start + n - 1].address, ops[start + n - 1].offset);
+        kernel::cpu::run_mmio(std::span(batch).first(n));
         for (std::size_t i = 0; i < n; ++i) {
             if (!ops[start + i].write) ops[start + i].value = batch[i].value;
         }

@@ -8,6 +8,11 @@
 // hypervisor every port access is an exit, and sizing a BAR touches one register four
 // times. Nothing else writes 0xCF8 (one vCPU, no configuration access from interrupt
 // handlers, one instance of this class).
+//
+// Inside a kernel::mmio::Batch, in ring 3, the accesses queue with the MMIO ones
+// (kernel/mmio.hpp): writes wait for the next read or gate, and a read takes what waits
+// along in its gate. The index port is then written for every access (QEMU does not exit
+// for it).
 
 #include "pci/config_space.hpp"
 
@@ -24,6 +29,7 @@ protected:
     void run_raw(std::span<ConfigOp> ops) override;
 
 private:
+    void run_queued(std::span<ConfigOp> ops);
     std::uint32_t m_selected = 0;  // the last address written to 0xCF8; 0 before the first
 };
 
