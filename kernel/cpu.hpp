@@ -297,9 +297,29 @@ private:
 struct CpuidResult {
     std::uint32_t eax, ebx, ecx, edx;
 };
+// Each CPUID is an exit to the hypervisor (36-49 us on our hosts, docs/kvm-on-this-host.md),
+// and the boot asks for some leaves several times, so answers are kept. On one vCPU they
+// do not change, except leaf 0xD's, which follows XCR0: that one is never kept.
+struct CpuidCacheEntry {
+    std::uint32_t leaf, subleaf;
+    CpuidResult result;
+    bool valid;
+};
+inline constexpr std::size_t k_cpuid_cache_size = 16;
+inline constinit CpuidCacheEntry cpuid_cache[k_cpuid_cache_size]{};
 inline CpuidResult cpuid(std::uint32_t leaf, std::uint32_t subleaf = 0) {
+    for (const CpuidCacheEntry& entry : cpuid_cache) {
+        if (!entry.valid) break;
+        if (entry.leaf == leaf && entry.subleaf == subleaf) return entry.result;
+    }
     CpuidResult r{};
     asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+    if (leaf == 0xD) return r;
+    for (CpuidCacheEntry& entry : cpuid_cache) {
+        if (entry.valid) continue;
+        entry = {leaf, subleaf, r, true};
+        break;
+    }
     return r;
 }
 

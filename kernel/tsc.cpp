@@ -61,8 +61,12 @@ std::uint64_t from_kvmclock() {
         if ((version & 1) == 0 && version != 0 && version == info->version) break;
         mul = 0;
     }
-    cpu::wrmsr(msr, 0);
-    if (mul == 0) return 0;
+    // kvmclock stays on: turning it off would cost another gate, and the host rewrites this
+    // structure only when the vCPU moves (nothing reads it after this).
+    if (mul == 0) {
+        cpu::wrmsr(msr, 0);
+        return 0;
+    }
     // ns = (ticks shifted by tsc_shift) * mul / 2^32, so hz = 1e9 * 2^32 / mul, shifted back.
     std::uint64_t hz = (k_ns_per_second << 32) / mul;
     return shift >= 0 ? hz >> shift : hz << -shift;
