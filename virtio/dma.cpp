@@ -11,8 +11,8 @@ const char* to_string(DmaError error) {
 }
 
 kernel::Result<DmaBuffer, DmaError> DmaBuffer::allocate(DmaAllocator& allocator, std::size_t size,
-                                                        std::size_t alignment) {
-    DmaRegion region = TRY(allocator.allocate(size, alignment));
+                                                        std::size_t alignment, DmaContents contents) {
+    DmaRegion region = TRY(allocator.allocate(size, alignment, contents));
     return DmaBuffer(allocator, region);
 }
 

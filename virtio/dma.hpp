@@ -21,6 +21,13 @@ enum class DmaError {
 };
 const char* to_string(DmaError error);
 
+// What a new region holds. Rings and tables must start zeroed; packet buffers need not,
+// since the device writes what the driver reads and the driver sends only what it wrote.
+// Leaving them untouched keeps their pages out of the boot: where guest memory is backed
+// by huge pages on demand, each fresh 2 MiB the kernel touches costs the host one
+// (docs/kvm-on-this-host.md).
+enum class DmaContents : std::uint8_t { Zeroed, Unspecified };
+
 struct DmaRegion {
     std::byte* cpu = nullptr;
     std::uint64_t device_address = 0;
@@ -33,9 +40,11 @@ struct DmaRegion {
 
 class DmaAllocator {
 public:
-    // Zeroed memory of at least `size` bytes whose CPU and device addresses are both
-    // aligned to `alignment` (a power of two). The memory stays put until released.
-    virtual kernel::Result<DmaRegion, DmaError> allocate(std::size_t size, std::size_t alignment) = 0;
+    // At least `size` bytes whose CPU and device addresses are both aligned to `alignment`
+    // (a power of two), zeroed or not as `contents` says. The memory stays put until
+    // released.
+    virtual kernel::Result<DmaRegion, DmaError> allocate(std::size_t size, std::size_t alignment,
+                                                         DmaContents contents) = 0;
     // Gives back a region that allocate() returned; releasing anything else is a bug the
     // implementation may panic on.
     virtual void release(const DmaRegion& region) = 0;
@@ -53,7 +62,8 @@ class DmaBuffer {
 public:
     DmaBuffer() = default;
     static kernel::Result<DmaBuffer, DmaError> allocate(DmaAllocator& allocator, std::size_t size,
-                                                        std::size_t alignment);
+                                                        std::size_t alignment,
+                                                        DmaContents contents = DmaContents::Zeroed);
     DmaBuffer(DmaBuffer&& other) noexcept
         : m_allocator(std::exchange(other.m_allocator, nullptr)), m_region(std::exchange(other.m_region, {})) {}
     DmaBuffer& operator=(DmaBuffer&& other) noexcept {

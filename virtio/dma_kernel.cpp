@@ -19,14 +19,15 @@ std::size_t frames_for(std::size_t size) { return (size + k_frame - 1) / k_frame
 
 class KernelDma final : public DmaAllocator {
 public:
-    kernel::Result<DmaRegion, DmaError> allocate(std::size_t size, std::size_t alignment) override {
+    kernel::Result<DmaRegion, DmaError> allocate(std::size_t size, std::size_t alignment,
+                                                 DmaContents contents) override {
         if (size == 0 || !std::has_single_bit(alignment)) return kernel::err(DmaError::BadRequest);
         std::size_t frames = frames_for(size);
         std::size_t align_frames = alignment <= k_frame ? 1 : alignment / k_frame;
         auto physical = kernel::memory::frames().allocate_contiguous(frames, align_frames);
         if (!physical) return kernel::err(DmaError::OutOfMemory);
         auto* cpu = reinterpret_cast<std::byte*>(physical.value());
-        std::memset(cpu, 0, frames * k_frame);
+        if (contents == DmaContents::Zeroed) std::memset(cpu, 0, frames * k_frame);
         return DmaRegion{cpu, physical.value(), frames * k_frame};
     }
 

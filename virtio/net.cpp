@@ -25,8 +25,9 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
     // device works on without TSO.
     bool tso = (config.features & net_feature::k_host_tso4) != 0 && (config.features & net_feature::k_csum) != 0;
     std::size_t tso_buffers = tso ? std::min(config.tso_buffers, config.tx_buffers / 2) : 0;
-    auto rx_memory = DmaBuffer::allocate(dma, config.rx_buffers * k_buffer_size, 4096);
-    auto tx_memory = DmaBuffer::allocate(dma, (config.tx_buffers - tso_buffers) * k_buffer_size, 4096);
+    auto rx_memory = DmaBuffer::allocate(dma, config.rx_buffers * k_buffer_size, 4096, DmaContents::Unspecified);
+    auto tx_memory =
+        DmaBuffer::allocate(dma, (config.tx_buffers - tso_buffers) * k_buffer_size, 4096, DmaContents::Unspecified);
     if (!rx_memory || !tx_memory) {
         delete device;
         return kernel::err(Error::NoMemory);
@@ -56,7 +57,7 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
         }
     }
     if (tso_buffers > 0) {
-        auto tso_memory = DmaBuffer::allocate(dma, tso_buffers * k_tso_buffer_size, 4096);
+        auto tso_memory = DmaBuffer::allocate(dma, tso_buffers * k_tso_buffer_size, 4096, DmaContents::Unspecified);
         if (tso_memory) {
             device->m_tso_memory = std::move(tso_memory.value());
             auto tso_pool =

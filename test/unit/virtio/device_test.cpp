@@ -143,7 +143,7 @@ TEST_CASE("queues: rings, size, vector and enable reach the device; notification
     CHECK(q1.device == (*transmit)->device_area());
     CHECK(fake.queue_state[0].vector == 1);
 
-    const virtio::Segment segment{dma.allocate(64, 64)->device_address, 64};
+    const virtio::Segment segment{dma.allocate(64, 64, virtio::DmaContents::Zeroed)->device_address, 64};
     REQUIRE((*transmit)->add_buffer(std::span(&segment, 1), {}, 7));
     device.kick(1);
     REQUIRE_FALSE(fake.notify.writes.empty());

@@ -28,7 +28,8 @@ public:
         for (auto& [address, block] : m_blocks) std::free(block.cpu);
     }
 
-    kernel::Result<virtio::DmaRegion, virtio::DmaError> allocate(std::size_t size, std::size_t alignment) override {
+    kernel::Result<virtio::DmaRegion, virtio::DmaError> allocate(std::size_t size, std::size_t alignment,
+                                                                 virtio::DmaContents contents) override {
         ++allocations;
         if (size == 0 || alignment == 0 || (alignment & (alignment - 1)) != 0)
             return kernel::err(virtio::DmaError::BadRequest);
@@ -37,7 +38,8 @@ public:
         std::size_t rounded = (size + alignment - 1) / alignment * alignment;
         auto* cpu = static_cast<std::byte*>(std::aligned_alloc(alignment, rounded));
         if (cpu == nullptr) return kernel::err(virtio::DmaError::OutOfMemory);
-        std::memset(cpu, 0, rounded);
+        // Memory that may hold anything holds garbage here, so code that counts on zeroes fails.
+        std::memset(cpu, contents == virtio::DmaContents::Zeroed ? 0 : 0xA5, rounded);
         // Leave a gap between blocks, so running off one block's end does not land in the next.
         m_next_device = (m_next_device + alignment - 1) / alignment * alignment;
         std::uint64_t device = m_next_device;

@@ -211,11 +211,12 @@ public:
     ~LowDma() {
         for (void* block : m_blocks) std::free(block);
     }
-    kernel::Result<virtio::DmaRegion, virtio::DmaError> allocate(std::size_t size, std::size_t alignment) override {
+    kernel::Result<virtio::DmaRegion, virtio::DmaError> allocate(std::size_t size, std::size_t alignment,
+                                                                 virtio::DmaContents contents) override {
         std::size_t rounded = (size + alignment - 1) / alignment * alignment;
         auto* cpu = static_cast<std::byte*>(std::aligned_alloc(alignment, rounded));
         if (cpu == nullptr) return kernel::err(virtio::DmaError::OutOfMemory);
-        std::memset(cpu, 0, rounded);
+        std::memset(cpu, contents == virtio::DmaContents::Zeroed ? 0 : 0xA5, rounded);
         m_blocks.push_back(cpu);
         m_next = (m_next + alignment - 1) / alignment * alignment;
         std::uint64_t device = m_next;
