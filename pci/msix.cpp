@@ -1,5 +1,7 @@
 #include "pci/msix.hpp"
 
+#include <array>
+
 #include "pci/registers.hpp"
 
 namespace pci {
@@ -18,10 +20,16 @@ kernel::Result<MsixCapability, MsixError> read_msix_capability(ConfigSpace& conf
     if (!found) return kernel::err(MsixError::NoCapability);
     MsixCapability capability;
     capability.offset = found->offset;
-    std::uint16_t control = config.read<std::uint16_t>(device.address, found->offset + msix::k_message_control);
+    // The three registers in one batch (one gate where the kernel runs in ring 3).
+    std::array<ConfigOp, 3> ops{
+        ConfigOp::read(device.address, static_cast<std::uint16_t>(found->offset + msix::k_message_control), 2),
+        ConfigOp::read(device.address, static_cast<std::uint16_t>(found->offset + msix::k_table)),
+        ConfigOp::read(device.address, static_cast<std::uint16_t>(found->offset + msix::k_pba))};
+    config.run(ops);
+    auto control = static_cast<std::uint16_t>(ops[0].value);
     capability.table_size = static_cast<std::uint16_t>((control & msix::k_table_size_mask) + 1);
-    std::uint32_t table = config.read<std::uint32_t>(device.address, found->offset + msix::k_table);
-    std::uint32_t pba = config.read<std::uint32_t>(device.address, found->offset + msix::k_pba);
+    std::uint32_t table = ops[1].value;
+    std::uint32_t pba = ops[2].value;
     capability.table_bar = static_cast<std::uint8_t>(table & msix::k_bir_mask);
     capability.table_offset = table & ~msix::k_bir_mask;
     capability.pba_bar = static_cast<std::uint8_t>(pba & msix::k_bir_mask);
@@ -33,16 +41,20 @@ kernel::Result<MsixCapability, MsixError> read_msix_capability(ConfigSpace& conf
     return capability;
 }
 
-void MsixTable::write_control(std::uint16_t set, std::uint16_t clear) {
+std::uint16_t MsixTable::write_control(std::uint16_t set, std::uint16_t clear) {
     auto offset = static_cast<std::uint16_t>(m_capability.offset + msix::k_message_control);
     std::uint16_t control = m_config->read<std::uint16_t>(m_address, offset);
-    m_config->write<std::uint16_t>(m_address, offset, static_cast<std::uint16_t>((control & ~clear) | set));
+    auto written = static_cast<std::uint16_t>((control & ~clear) | set);
+    m_config->write<std::uint16_t>(m_address, offset, written);
+    return written;
 }
 
 void MsixTable::enable_masked() {
-    write_control(msix::k_function_mask, 0);
+    std::uint16_t control = write_control(msix::k_function_mask, 0);
     for (std::uint16_t entry = 0; entry < size(); ++entry) set_masked(entry, true);
-    write_control(msix::k_enable | msix::k_function_mask, 0);
+    // The control register as just written: only this driver changes it.
+    m_config->write<std::uint16_t>(m_address, static_cast<std::uint16_t>(m_capability.offset + msix::k_message_control),
+                                   static_cast<std::uint16_t>(control | msix::k_enable));
 }
 
 void MsixTable::disable() { write_control(0, msix::k_enable); }

@@ -91,7 +91,8 @@ private:
     [[nodiscard]] std::size_t entry_offset(std::uint16_t entry) const {
         return std::size_t{entry} * msix::k_entry_size;
     }
-    void write_control(std::uint16_t set, std::uint16_t clear);
+    // Returns the value written.
+    std::uint16_t write_control(std::uint16_t set, std::uint16_t clear);
 
     ConfigSpace* m_config;
     Address m_address;

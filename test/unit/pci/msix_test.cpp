@@ -42,8 +42,10 @@ TEST_CASE("msix: message address and data for a local APIC") {
 
 TEST_CASE("msix: the capability names its table's BAR, offset and size") {
     Machine machine(3);
+    const auto batches = machine.config.batches;
     auto capability = pci::read_msix_capability(machine.config, machine.device());
     REQUIRE(capability);
+    CHECK(machine.config.batches - batches == 1);  // control, table and PBA together
     CHECK(capability->offset == machine.capability);
     CHECK(capability->table_size == 3);
     CHECK(capability->table_bar == 1);
@@ -79,7 +81,9 @@ TEST_CASE("msix: enabling masks every entry first, then turns MSI-X on with the 
         return false;
     };
     pci::MsixTable msix(machine.config, k_address, *capability, table);
+    const auto reads = machine.config.reads;
     msix.enable_masked();
+    CHECK(machine.config.reads - reads == 1);  // the control register, once
     CHECK(machine.control() == (pci::msix::k_enable | pci::msix::k_function_mask | 3));
     for (std::uint16_t entry = 0; entry < 4; ++entry) CHECK(msix.masked(entry));
     CHECK(table.writes.size() == 4);
