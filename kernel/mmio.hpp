@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 
 #include "kernel/cpu.hpp"
@@ -56,6 +57,29 @@ public:
         }
         if (cpu::mmio_queued != 0) cpu::flush_mmio();
         *at = value;
+    }
+    // Byte loads of [offset, offset + out.size()), in order. Inside a Batch in ring 3 they
+    // go through the queue together: one gate for all (a device's configuration read a
+    // byte at a time, such as a MAC address).
+    void read_bytes(std::size_t offset, std::span<std::uint8_t> out) const {
+        if (g_batch_depth == 0 || cpu::in_ring0()) {
+            for (std::size_t i = 0; i < out.size(); ++i) out[i] = read<std::uint8_t>(offset + i);
+            return;
+        }
+        std::size_t done = 0;
+        while (done < out.size()) {
+            if (cpu::mmio_queued == cpu::k_mmio_queue_size) cpu::flush_mmio();
+            const std::size_t first = cpu::mmio_queued;
+            std::size_t count = 0;
+            while (done + count < out.size() && cpu::mmio_queued < cpu::k_mmio_queue_size) {
+                cpu::queue_mmio({pointer<std::uint8_t>(offset + done + count), 0, 1, true, 0});
+                ++count;
+            }
+            cpu::flush_mmio();
+            for (std::size_t i = 0; i < count; ++i)
+                out[done + i] = static_cast<std::uint8_t>(cpu::mmio_queue[first + i].value);
+            done += count;
+        }
     }
     // How many Batches are open (a Batch may hold another).
     static inline constinit unsigned g_batch_depth = 0;

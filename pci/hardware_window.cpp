@@ -59,6 +59,14 @@ std::uint32_t HardwareWindow::read_raw(std::size_t offset, unsigned width) {
     }
 }
 
+void HardwareWindow::read_bytes_raw(std::size_t offset, std::span<std::uint8_t> out) {
+    if (m_io) {
+        IoWindow::read_bytes_raw(offset, out);
+        return;
+    }
+    m_memory.read_bytes(offset, out);  // one gate inside a Batch, in ring 3
+}
+
 void HardwareWindow::write_raw(std::size_t offset, unsigned width, std::uint32_t value) {
     if (m_io) {
         auto port = static_cast<std::uint16_t>(m_port + offset);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 
 namespace pci {
@@ -29,6 +30,15 @@ public:
         static_assert(std::is_unsigned_v<T> && sizeof(T) <= 4);
         if (valid(offset, sizeof(T))) write_raw(offset, sizeof(T), value);
     }
+    // Byte reads of [offset, offset + out.size()); past the window, all ones (counted once).
+    void read_bytes(std::size_t offset, std::span<std::uint8_t> out) {
+        if (offset > size() || out.size() > size() - offset) {
+            ++m_stray;
+            for (auto& byte : out) byte = 0xFF;
+            return;
+        }
+        read_bytes_raw(offset, out);
+    }
     [[nodiscard]] std::uint64_t stray_accesses() const { return m_stray; }
 
 protected:
@@ -40,6 +50,10 @@ protected:
     // width is 1, 2 or 4 and offset is aligned to it and inside the window.
     virtual std::uint32_t read_raw(std::size_t offset, unsigned width) = 0;
     virtual void write_raw(std::size_t offset, unsigned width, std::uint32_t value) = 0;
+    // The range is inside the window. One read_raw per byte unless overridden.
+    virtual void read_bytes_raw(std::size_t offset, std::span<std::uint8_t> out) {
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(read_raw(offset + i, 1));
+    }
 
 private:
     bool valid(std::size_t offset, unsigned width) {

@@ -110,8 +110,7 @@ kernel::Result<void, DeviceError> Device::driver_ok() {
 void Device::read_config_bytes(std::uint16_t offset, std::span<std::uint8_t> out) {
     for (unsigned attempt = 0; attempt < k_config_read_attempts; ++attempt) {
         std::uint8_t before = m_transport->config_generation();
-        for (std::size_t i = 0; i < out.size(); ++i)
-            out[i] = static_cast<std::uint8_t>(m_transport->read_config(static_cast<std::uint16_t>(offset + i), 1));
+        m_transport->read_config_bytes(offset, out);
         if (m_transport->config_generation() == before) return;
     }
 }

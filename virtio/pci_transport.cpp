@@ -100,6 +100,14 @@ std::uint32_t ModernTransport::read_config(std::uint16_t offset, unsigned width)
     }
 }
 
+void ModernTransport::read_config_bytes(std::uint16_t offset, std::span<std::uint8_t> out) {
+    if (m_windows.device == nullptr) {
+        for (auto& byte : out) byte = 0xFF;
+        return;
+    }
+    m_windows.device->read_bytes(offset, out);
+}
+
 void ModernTransport::write_config(std::uint16_t offset, unsigned width, std::uint32_t value) {
     if (m_windows.device == nullptr) return;
     switch (width) {

@@ -41,6 +41,7 @@ public:
     [[nodiscard]] std::uint8_t read_isr() override;
     [[nodiscard]] std::uint8_t config_generation() override;
     [[nodiscard]] std::uint32_t read_config(std::uint16_t offset, unsigned width) override;
+    void read_config_bytes(std::uint16_t offset, std::span<std::uint8_t> out) override;
     void write_config(std::uint16_t offset, unsigned width, std::uint32_t value) override;
     void set_msix_enabled(bool /*enabled*/) override {}
 

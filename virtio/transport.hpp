@@ -6,6 +6,7 @@
 // through pci::IoWindow, so the host tests run them against fake devices.
 
 #include <cstdint>
+#include <span>
 
 #include "kernel/result.hpp"
 #include "virtio/device_error.hpp"
@@ -58,6 +59,12 @@ public:
     [[nodiscard]] virtual std::uint8_t config_generation() = 0;
     [[nodiscard]] virtual std::uint32_t read_config(std::uint16_t offset, unsigned width) = 0;
     virtual void write_config(std::uint16_t offset, unsigned width, std::uint32_t value) = 0;
+    // Byte fields of the device-specific configuration (a MAC address), in one go where the
+    // transport can. One read_config per byte unless overridden.
+    virtual void read_config_bytes(std::uint16_t offset, std::span<std::uint8_t> out) {
+        for (std::size_t i = 0; i < out.size(); ++i)
+            out[i] = static_cast<std::uint8_t>(read_config(static_cast<std::uint16_t>(offset + i), 1));
+    }
 
     // Tells the transport whether the function's MSI-X is on: it moves the legacy
     // interface's device-specific configuration (§4.1.4.8).
