@@ -79,8 +79,7 @@ LocalApicAccess* enable_local_apic(bool cpu_has_x2apic) {
     // §11.12.5, figure 11-27: x2APIC mode is entered from xAPIC mode, never left for it
     // without a reset; firmware may already have entered it.
     if (cpu_has_x2apic || (base & msr::k_apic_base_x2apic_enable) != 0) {
-        if ((base & msr::k_apic_base_x2apic_enable) == 0)
-            kernel::cpu::wrmsr(msr::k_apic_base, base | msr::k_apic_base_x2apic_enable);
+        g_x2apic_access.enter(base);
         g_x2apic = true;
         return &g_x2apic_access;
     }

@@ -13,10 +13,19 @@ namespace apic {
 // SDM vol. 3A §11.12.1.2: in x2APIC mode each register is an MSR, 0x800 + offset / 16.
 class X2ApicMsrAccess final : public LocalApicAccess {
 public:
+    // Enters x2APIC mode (IA32_APIC_BASE as read: its EXTD bit is set here when clear) and
+    // reads the ID and version registers in the same gate; read() answers those two from
+    // then on (they are read-only).
+    void enter(std::uint64_t apic_base);
     std::uint32_t read(LocalApicRegister reg) override;
     void write(LocalApicRegister reg, std::uint32_t value) override;
     void write_list(std::span<const Write> writes) override;
     [[nodiscard]] bool x2apic() const override { return true; }
+
+private:
+    std::uint32_t m_id = 0;
+    std::uint32_t m_version = 0;
+    bool m_read_only_known = false;
 };
 
 // SDM vol. 3A §11.4.1: in xAPIC mode the registers are 16-byte aligned 32-bit words in a

@@ -44,7 +44,7 @@ enum class Gate : std::uint64_t {
     SelectOut32,
     Out8List,
     MmioList,
-    WriteMsrList,
+    MsrList,
     HaltUnlessChanged,
     Count  // isr.asm's GATE_COUNT
 };
@@ -354,15 +354,25 @@ inline void wrmsr(std::uint32_t msr, std::uint64_t value) {
         call_gate(Gate::WriteMsr, {.rax = lo, .rcx = msr, .rdx = hi});
 }
 
-// Batched, as out8_list: the writes in order, one gate from ring 3.
-struct MsrWrite {
+// Batched, as out8_list: reads and writes in order, one gate from ring 3. A read leaves
+// what it read in `value`.
+struct MsrOp {
     std::uint32_t msr;
+    std::uint32_t read;  // nonzero: rdmsr into value; zero: wrmsr of value
     std::uint64_t value;
-};
-static_assert(sizeof(MsrWrite) == 16, "isr.asm's gate_wrmsr_list steps 16 bytes");
 
-inline void wrmsr_list(std::span<const MsrWrite> writes) {
-    run_list(Gate::WriteMsrList, writes, [](const MsrWrite& write) { wrmsr(write.msr, write.value); });
+    static constexpr MsrOp write(std::uint32_t msr, std::uint64_t value) { return {msr, 0, value}; }
+    static constexpr MsrOp read_of(std::uint32_t msr) { return {msr, 1, 0}; }
+};
+static_assert(sizeof(MsrOp) == 16, "isr.asm's gate_msr_list steps 16 bytes");
+
+inline void msr_list(std::span<MsrOp> ops) {
+    run_list(Gate::MsrList, ops, [](MsrOp& op) {
+        if (op.read != 0)
+            op.value = rdmsr(op.msr);
+        else
+            wrmsr(op.msr, op.value);
+    });
 }
 
 inline std::uint64_t rdtsc() {

@@ -314,14 +314,22 @@ gate_mmio_list:                     ; rsi = {u64 address, u32 value, u8 width, u
 .in32:
     in eax, dx
     jmp .loaded
-gate_wrmsr_list:                    ; rsi = {u32 MSR, u32 unused, u64 value} entries,
-    jrcxz .done                     ; rcx = count
+gate_msr_list:                      ; rsi = {u32 MSR, u32 read, u64 value} entries,
+    jrcxz .done                     ; rcx = count; a read's value goes back into its entry
     mov r11, rcx
 .next:
     mov ecx, [rsi]
+    cmp dword [rsi + 4], 0
+    jne .read
     mov eax, [rsi + 8]
     mov edx, [rsi + 12]
     wrmsr
+    jmp .step
+.read:
+    rdmsr
+    mov [rsi + 8], eax
+    mov [rsi + 12], edx
+.step:
     add rsi, 16
     dec r11
     jnz .next
@@ -360,7 +368,7 @@ privilege_gate_table:
     dq gate_select_out32
     dq gate_out8_list
     dq gate_mmio_list
-    dq gate_wrmsr_list
+    dq gate_msr_list
     dq gate_halt_unless_changed
 
 align 8
