@@ -42,7 +42,12 @@ void ModernTransport::set_driver_features(std::uint64_t features) {
     write(window, common::k_driver_feature, static_cast<std::uint32_t>(features >> 32));
 }
 
-std::uint16_t ModernTransport::queue_count() { return read(*m_windows.common, common::k_num_queues); }
+std::uint16_t ModernTransport::queue_count() {
+    // Read-only and fixed for the device's life (§4.1.4.3): read once, since every read is
+    // an exit under a hypervisor and each queue's setup asks.
+    if (!m_queue_count) m_queue_count = read(*m_windows.common, common::k_num_queues);
+    return *m_queue_count;
+}
 
 std::uint16_t ModernTransport::queue_max_size(std::uint16_t index) {
     if (index >= queue_count()) return 0;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
 #include "pci/io_window.hpp"
 #include "virtio/transport.hpp"
@@ -52,6 +53,7 @@ private:
     ModernWindows m_windows;
     // Where in the notification area each queue's notifications go (§4.1.4.4).
     std::array<std::uint32_t, k_max_queues> m_notify_offsets{};
+    std::optional<std::uint16_t> m_queue_count;  // num_queues, once read
 };
 
 }  // namespace virtio

@@ -152,6 +152,23 @@ TEST_CASE("queues: rings, size, vector and enable reach the device; notification
     CHECK(fake.notify.writes.back().value == 1);
 }
 
+TEST_CASE("queues: the number of queues is read from the device once") {
+    test::FakeModernDevice fake(features::k_version_1, 3, 256);
+    int count_reads = 0;
+    auto device_side = fake.common.on_read;  // the fake's own registers, counted on the way
+    fake.common.on_read = [&](std::size_t offset, unsigned width, std::uint32_t& value) {
+        if (offset == virtio::common::k_num_queues.offset) ++count_reads;
+        return device_side && device_side(offset, width, value);
+    };
+    test::FakeDma dma;
+    virtio::ModernTransport transport(fake.windows());
+    virtio::Device device(transport, 1);
+    REQUIRE(device.negotiate({}));
+    for (std::uint16_t queue = 0; queue < 3; ++queue) REQUIRE(device.setup_queue(queue, dma, 64));
+    CHECK(device.setup_queue(3, dma, 64).error() == DeviceError::NoSuchQueue);  // the remembered count still holds
+    CHECK(count_reads == 1);
+}
+
 TEST_CASE("queues: a missing queue, a refused vector, a notify address out of range") {
     test::FakeDma dma;
     SECTION("no such queue") {
