@@ -53,8 +53,9 @@ CapabilityList CapabilityList::read(ConfigSpace& config, Address address) {
             break;
         }
         seen[slot] = true;
-        std::uint16_t header = config.read<std::uint16_t>(address, pointer);
-        list.m_entries[list.m_count++] = {static_cast<std::uint8_t>(header & 0xFF), pointer};
+        std::uint32_t header = config.read<std::uint32_t>(address, pointer);
+        list.m_entries[list.m_count++] = {static_cast<std::uint8_t>(header & 0xFF), pointer,
+                                          static_cast<std::uint16_t>(header >> 16)};
         pointer = static_cast<std::uint8_t>((header >> 8) & k_pointer_mask);
     }
     return list;

@@ -18,6 +18,9 @@ namespace pci {
 struct Capability {
     std::uint8_t id = 0;
     std::uint8_t offset = 0;  // of the ID byte; the next pointer follows it
+    // The capability's bytes 2 and 3, read with its ID and pointer in one dword (a
+    // vendor-specific capability's length and, for virtio, its structure type).
+    std::uint16_t upper = 0;
 };
 
 enum class CapabilityProblem : std::uint8_t {

@@ -20,35 +20,46 @@ std::uint32_t minimum_length(std::uint8_t type) {
 }  // namespace
 
 kernel::Result<ModernLayout, DeviceError> find_modern_layout(pci::ConfigSpace& config, const pci::Device& device) {
-    // Each vendor capability's structure, five dwords (a notify structure's length), read
-    // in batches of eight capabilities: one gate each with the port mechanism, where field
-    // by field took six per capability. A dword past the end of configuration space is
-    // left out (it reads as zero here); one inside it that belongs to the next capability
-    // is read and ignored.
+    // The structures of the vendor capabilities of the four types used here, read in
+    // batches of eight capabilities: one gate each with the port mechanism, where field by
+    // field took six per capability. The first dword came with the capability list (its
+    // length and type: pci::Capability::upper); then three more, four for the notify
+    // structure (its multiplier). A dword past the end of configuration space is left out
+    // (it reads as zero here).
     constexpr std::size_t k_dwords = sizeof(PciNotifyCapability) / 4;
     constexpr std::size_t k_per_batch = 8;
+    auto wanted = [](const pci::Capability& cap) {
+        if (cap.id != pci::capability_id::k_vendor_specific) return false;
+        auto type = static_cast<std::uint8_t>(cap.upper >> 8);
+        return type == cfg_type::k_common || type == cfg_type::k_notify || type == cfg_type::k_isr ||
+               type == cfg_type::k_device;
+    };
     std::array<PciNotifyCapability, pci::CapabilityList::k_max> images{};
     std::size_t count = 0;
     pci::Address address = device.address;
     auto all = device.capabilities.all();
     for (std::size_t next = 0; next < all.size();) {
         std::array<pci::ConfigOp, k_per_batch * k_dwords> ops;
-        std::array<std::size_t, k_per_batch> first_op{};
+        std::array<std::size_t, k_per_batch + 1> first_op{};
+        std::array<const pci::Capability*, k_per_batch> caps{};
         std::size_t in_batch = 0;
         std::size_t n = 0;
         for (; next < all.size() && in_batch < k_per_batch; ++next) {
-            if (all[next].id != pci::capability_id::k_vendor_specific) continue;
+            if (!wanted(all[next])) continue;
+            caps[in_batch] = &all[next];
             first_op[in_batch++] = n;
-            for (std::size_t d = 0; d < k_dwords; ++d) {
+            bool notify = (all[next].upper >> 8) == cfg_type::k_notify;
+            for (std::size_t d = 1; d < (notify ? k_dwords : k_dwords - 1); ++d) {
                 auto at = static_cast<std::uint16_t>(all[next].offset + 4 * d);
                 if (at + 4u <= config.extent()) ops[n++] = pci::ConfigOp::read(address, at);
             }
         }
+        first_op[in_batch] = n;
         config.run(std::span(ops).first(n));
         for (std::size_t b = 0; b < in_batch; ++b) {
             std::array<std::uint32_t, k_dwords> words{};
-            std::size_t end = b + 1 < in_batch ? first_op[b + 1] : n;
-            for (std::size_t op = first_op[b]; op < end; ++op) words[op - first_op[b]] = ops[op].value;
+            words[0] = caps[b]->id | std::uint32_t{caps[b]->upper} << 16;
+            for (std::size_t op = first_op[b]; op < first_op[b + 1]; ++op) words[1 + op - first_op[b]] = ops[op].value;
             std::memcpy(&images[count++], words.data(), sizeof(PciNotifyCapability));
         }
     }

@@ -51,8 +51,12 @@ TEST_CASE("virtio capabilities: the common, notify, ISR and device structures of
     qemu_like(config);
     pci::Device device = enumerate_one(config);
     const int batches = config.batches;
+    const int reads = config.reads;
     auto layout = virtio::find_modern_layout(config, device);
-    CHECK(config.batches == batches + 1);  // the five vendor capabilities in one batch
+    CHECK(config.batches == batches + 1);  // the vendor capabilities in one batch
+    // Three dwords of each structure after the one the capability list read, four of the
+    // notify structure; none of the PCI configuration access capability (type 5).
+    CHECK(config.reads - reads == 3 + 3 + 3 + 4);
     REQUIRE(layout);
     CHECK(layout->common.bar == 4);
     CHECK(layout->common.offset == 0);
