@@ -120,11 +120,12 @@ BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std
 void program_bar(ConfigSpace& config, Address address, std::size_t index, const Bar& bar, std::uint64_t base) {
     DecodingOff decoding_off(config, address);
     std::uint16_t offset = bar_offset(index);
-    std::uint32_t low_bits = config.read<std::uint32_t>(address, offset);
-    if (bar.is_io()) {
-        low_bits &= ~bar_bits::k_io_address_mask;
-    } else {
-        low_bits &= ~bar_bits::k_memory_address_mask;
+    // The low bits are read-only (§6.2.5.1): written as the BAR's kind says they read, not
+    // read again (each read is an exit under a hypervisor).
+    std::uint32_t low_bits = bar_bits::k_io_space;
+    if (!bar.is_io()) {
+        low_bits = bar.kind == BarKind::Memory64 ? bar_bits::k_memory_type_64 : bar_bits::k_memory_type_32;
+        if (bar.prefetchable) low_bits |= bar_bits::k_prefetchable;
     }
     config.write<std::uint32_t>(address, offset, static_cast<std::uint32_t>(base) | low_bits);
     if (bar.kind == BarKind::Memory64 && index + 1 < k_max_bars)

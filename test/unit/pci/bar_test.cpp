@@ -103,7 +103,9 @@ TEST_CASE("bar: program_bar writes both halves of a 64-bit BAR") {
     function.bar(4, BarKind::Memory64, 0x4000, true);
     function.put16(0x04, pci::command::k_memory_space);
     auto bars = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false);
+    const auto reads = config.reads;
     pci::program_bar(config, k_address, 4, bars[4], 0x1'C000'8000);
+    CHECK(config.reads - reads == 1);  // the command register; the BAR's type bits are known
     CHECK(function.bars[4].address == 0x1'C000'8000);
     CHECK(function.command() == pci::command::k_memory_space);
     auto again = pci::probe_bars(config, k_address, pci::k_max_bars, config.at(k_address).command(), false);
