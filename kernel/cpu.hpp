@@ -266,6 +266,32 @@ inline std::size_t queue_mmio(const MmioOp& op) {
     return mmio_queued++;
 }
 
+// Queues the ops in order behind what waits already, running the queue whenever it is
+// full, and once more at the end while a load waits; each load's value comes back in its
+// op. Stores after the last load stay queued, as single stores do.
+inline void queue_list(std::span<MmioOp> ops) {
+    std::size_t pending = 0;  // ops[pending, i) wait in the queue from slot `first` on
+    std::size_t first = mmio_queued;
+    auto run_queue = [&](std::size_t end) {
+        flush_mmio();
+        for (std::size_t j = pending; j < end; ++j) {
+            if (ops[j].load) ops[j].value = mmio_queue[first + (j - pending)].value;
+        }
+        pending = end;
+        first = 0;
+    };
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        if (mmio_queued == k_mmio_queue_size) run_queue(i);
+        mmio_queue[mmio_queued++] = ops[i];
+    }
+    for (std::size_t j = pending; j < ops.size(); ++j) {
+        if (ops[j].load) {
+            run_queue(ops.size());
+            break;
+        }
+    }
+}
+
 // A typed I/O port: the width is part of the type, so a 16-bit register cannot be
 // written with an 8-bit access by mistake.
 template <typename T>

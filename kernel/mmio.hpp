@@ -14,12 +14,14 @@
 // not wait for a device to act on a store without reading a register of it. PCI bring-up,
 // drivers included (pci/pci.cpp), runs in a Batch. In ring 0 nothing is queued.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <type_traits>
 
 #include "kernel/cpu.hpp"
+#include "kernel/io_access.hpp"
 #include "kernel/panic.hpp"
 
 namespace kernel {
@@ -58,27 +60,46 @@ public:
         if (cpu::mmio_queued != 0) cpu::flush_mmio();
         *at = value;
     }
-    // Byte loads of [offset, offset + out.size()), in order. Inside a Batch in ring 3 they
-    // go through the queue together: one gate for all (a device's configuration read a
-    // byte at a time, such as a MAC address).
-    void read_bytes(std::size_t offset, std::span<std::uint8_t> out) const {
+    using Access = IoAccess;
+    // Runs the accesses in order, as read() and write() would. Inside a Batch in ring 3
+    // they queue together: the loads, and the stores before them, take one gate.
+    void run(std::span<Access> ops) const {
         if (g_batch_depth == 0 || cpu::in_ring0()) {
-            for (std::size_t i = 0; i < out.size(); ++i) out[i] = read<std::uint8_t>(offset + i);
+            for (Access& op : ops) {
+                if (op.write) {
+                    write_any(op.offset, op.width, op.value);
+                } else {
+                    op.value = op.width == 1   ? read<std::uint8_t>(op.offset)
+                               : op.width == 2 ? read<std::uint16_t>(op.offset)
+                                               : read<std::uint32_t>(op.offset);
+                }
+            }
             return;
         }
-        std::size_t done = 0;
-        while (done < out.size()) {
-            if (cpu::mmio_queued == cpu::k_mmio_queue_size) cpu::flush_mmio();
-            const std::size_t first = cpu::mmio_queued;
-            std::size_t count = 0;
-            while (done + count < out.size() && cpu::mmio_queued < cpu::k_mmio_queue_size) {
-                cpu::queue_mmio({pointer<std::uint8_t>(offset + done + count), 0, 1, true, 0});
-                ++count;
+        constexpr std::size_t k_chunk = 32;
+        std::array<cpu::MmioOp, k_chunk> batch;
+        for (std::size_t start = 0; start < ops.size(); start += k_chunk) {
+            std::size_t n = ops.size() - start < k_chunk ? ops.size() - start : k_chunk;
+            for (std::size_t i = 0; i < n; ++i) {
+                const Access& op = ops[start + i];
+                batch[i] = {address_of(op.offset, op.width), op.value, op.width, !op.write, 0};
             }
-            cpu::flush_mmio();
-            for (std::size_t i = 0; i < count; ++i)
-                out[done + i] = static_cast<std::uint8_t>(cpu::mmio_queue[first + i].value);
-            done += count;
+            cpu::queue_list(std::span(batch).first(n));
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!ops[start + i].write) ops[start + i].value = batch[i].value;
+            }
+        }
+    }
+    // Byte loads of [offset, offset + out.size()), in order, as one list (a device's
+    // configuration read a byte at a time, such as a MAC address).
+    void read_bytes(std::size_t offset, std::span<std::uint8_t> out) const {
+        constexpr std::size_t k_chunk = 32;
+        std::array<Access, k_chunk> loads;
+        for (std::size_t start = 0; start < out.size(); start += k_chunk) {
+            std::size_t n = out.size() - start < k_chunk ? out.size() - start : k_chunk;
+            for (std::size_t i = 0; i < n; ++i) loads[i] = Access::read(offset + start + i, 1);
+            run(std::span(loads).first(n));
+            for (std::size_t i = 0; i < n; ++i) out[start + i] = static_cast<std::uint8_t>(loads[i].value);
         }
     }
     // How many Batches are open (a Batch may hold another).
@@ -88,6 +109,19 @@ public:
     [[nodiscard]] std::size_t size() const { return m_size; }
 
 private:
+    void write_any(std::size_t offset, std::uint8_t width, std::uint32_t value) const {
+        if (width == 1)
+            write<std::uint8_t>(offset, static_cast<std::uint8_t>(value));
+        else if (width == 2)
+            write<std::uint16_t>(offset, static_cast<std::uint16_t>(value));
+        else
+            write<std::uint32_t>(offset, value);
+    }
+    [[nodiscard]] volatile void* address_of(std::size_t offset, std::uint8_t width) const {
+        if (width == 1) return pointer<std::uint8_t>(offset);
+        if (width == 2) return pointer<std::uint16_t>(offset);
+        return pointer<std::uint32_t>(offset);
+    }
     template <typename T>
     [[nodiscard]] volatile T* pointer(std::size_t offset) const {
         // Offsets come from constexpr register tables; one that does not fit is a bug in

@@ -67,6 +67,14 @@ void HardwareWindow::read_bytes_raw(std::size_t offset, std::span<std::uint8_t> 
     m_memory.read_bytes(offset, out);  // one gate inside a Batch, in ring 3
 }
 
+void HardwareWindow::run_raw(std::span<IoOp> ops) {
+    if (m_io) {
+        IoWindow::run_raw(ops);
+        return;
+    }
+    m_memory.run(ops);  // one gate inside a Batch, in ring 3
+}
+
 void HardwareWindow::write_raw(std::size_t offset, unsigned width, std::uint32_t value) {
     if (m_io) {
         auto port = static_cast<std::uint16_t>(m_port + offset);

@@ -9,7 +9,12 @@
 #include <span>
 #include <type_traits>
 
+#include "kernel/io_access.hpp"
+
 namespace pci {
+
+// One access of a list (IoWindow::run).
+using IoOp = kernel::IoAccess;
 
 class IoWindow {
 public:
@@ -29,6 +34,25 @@ public:
     void write(std::size_t offset, T value) {
         static_assert(std::is_unsigned_v<T> && sizeof(T) <= 4);
         if (valid(offset, sizeof(T))) write_raw(offset, sizeof(T), value);
+    }
+    // Runs the accesses in order, each as read<T> or write<T> would. The kernel's memory
+    // windows run them as one list: one gate inside an MMIO batch (hardware_window.hpp).
+    void run(std::span<IoOp> ops) {
+        bool all_fit = true;
+        for (const IoOp& op : ops) all_fit = all_fit && fits(op.offset, op.width);
+        if (all_fit) {
+            run_raw(ops);
+            return;
+        }
+        for (IoOp& op : ops) {
+            if (op.write) {
+                if (valid(op.offset, op.width)) write_raw(op.offset, op.width, op.value);
+            } else {
+                op.value = valid(op.offset, op.width) ? read_raw(op.offset, op.width)
+                           : op.width == 4            ? ~0u
+                                                      : (1u << (8 * op.width)) - 1;
+            }
+        }
     }
     // Byte reads of [offset, offset + out.size()); past the window, all ones (counted once).
     void read_bytes(std::size_t offset, std::span<std::uint8_t> out) {
@@ -50,14 +74,27 @@ protected:
     // width is 1, 2 or 4 and offset is aligned to it and inside the window.
     virtual std::uint32_t read_raw(std::size_t offset, unsigned width) = 0;
     virtual void write_raw(std::size_t offset, unsigned width, std::uint32_t value) = 0;
+    // Every access fits the window. One read_raw or write_raw each unless overridden.
+    virtual void run_raw(std::span<IoOp> ops) {
+        for (IoOp& op : ops) {
+            if (op.write)
+                write_raw(op.offset, op.width, op.value);
+            else
+                op.value = read_raw(op.offset, op.width);
+        }
+    }
     // The range is inside the window. One read_raw per byte unless overridden.
     virtual void read_bytes_raw(std::size_t offset, std::span<std::uint8_t> out) {
         for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(read_raw(offset + i, 1));
     }
 
 private:
+    [[nodiscard]] bool fits(std::size_t offset, unsigned width) const {
+        return (width == 1 || width == 2 || width == 4) && offset % width == 0 && offset <= size() &&
+               width <= size() - offset;
+    }
     bool valid(std::size_t offset, unsigned width) {
-        if (offset % width == 0 && offset <= size() && width <= size() - offset) return true;
+        if (fits(offset, width)) return true;
         ++m_stray;
         return false;
     }

@@ -35,27 +35,17 @@ kernel::cpu::MmioOp as_device_op(const ConfigOp& op) {
 }  // namespace
 
 void PortConfigSpace::run_queued(std::span<ConfigOp> ops) {
-    using kernel::cpu::mmio_queue;
-    // ops[pending, i) wait in the queue from slot `first_slot` on; a read's value is
-    // copied out after each run of the queue.
-    std::size_t pending = 0;
-    std::size_t first_slot = kernel::cpu::mmio_queued;
-    auto run_queue = [&](std::size_t end) {
-        kernel::cpu::flush_mmio();
-        for (std::size_t j = pending; j < end; ++j) {
-            if (!ops[j].write) ops[j].value = mmio_queue[first_slot + (j - pending)].value;
+    constexpr std::size_t k_chunk = 32;
+    std::array<kernel::cpu::MmioOp, k_chunk> batch;
+    for (std::size_t start = 0; start < ops.size(); start += k_chunk) {
+        std::size_t n = std::min(k_chunk, ops.size() - start);
+        for (std::size_t i = 0; i < n; ++i) batch[i] = as_device_op(ops[start + i]);
+        kernel::cpu::queue_list(std::span(batch).first(n));
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!ops[start + i].write) ops[start + i].value = batch[i].value;
         }
-        pending = end;
-        first_slot = 0;
-    };
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-        if (kernel::cpu::mmio_queued == kernel::cpu::k_mmio_queue_size) run_queue(i);
-        kernel::cpu::queue_mmio(as_device_op(ops[i]));
     }
     m_selected = config_address(ops.back().address, ops.back().offset);
-    bool any_read = std::any_of(ops.begin() + static_cast<std::ptrdiff_t>(pending), ops.end(),
-                                [](const ConfigOp& op) { return !op.write; });
-    if (any_read) run_queue(ops.size());
 }
 
 // The data port is CFC plus the offset's low two bits.
