@@ -1,5 +1,6 @@
 #include "pci/msix.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "pci/registers.hpp"
@@ -51,7 +52,20 @@ std::uint16_t MsixTable::write_control(std::uint16_t set, std::uint16_t clear) {
 
 void MsixTable::enable_masked() {
     std::uint16_t control = write_control(msix::k_function_mask, 0);
-    for (std::uint16_t entry = 0; entry < size(); ++entry) set_masked(entry, true);
+    // Each entry's vector control read, then written back masked (bits 31:1 reserved, kept
+    // as read, §6.8.2.9): the reads of a chunk as one list, so one gate each where the
+    // kernel runs in ring 3.
+    constexpr std::uint16_t k_chunk = 32;
+    std::array<IoOp, k_chunk> ops;
+    for (std::uint16_t first = 0; first < size(); first = static_cast<std::uint16_t>(first + k_chunk)) {
+        std::uint16_t n = std::min<std::uint16_t>(k_chunk, static_cast<std::uint16_t>(size() - first));
+        for (std::uint16_t i = 0; i < n; ++i)
+            ops[i] = IoOp::read(entry_offset(static_cast<std::uint16_t>(first + i)) + msix::k_entry_vector_control, 4);
+        m_table->run(std::span(ops).first(n));
+        for (std::uint16_t i = 0; i < n; ++i)
+            ops[i] = IoOp::store(ops[i].offset, 4, ops[i].value | msix::k_entry_masked);
+        m_table->run(std::span(ops).first(n));
+    }
     // The control register as just written: only this driver changes it.
     m_config->write<std::uint16_t>(m_address, static_cast<std::uint16_t>(m_capability.offset + msix::k_message_control),
                                    static_cast<std::uint16_t>(control | msix::k_enable));

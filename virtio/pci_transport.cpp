@@ -1,5 +1,7 @@
 #include "virtio/pci_transport.hpp"
 
+#include <array>
+
 #include "virtio/features.hpp"
 #include "virtio/registers.hpp"
 
@@ -26,12 +28,11 @@ bool ModernTransport::reset() {
 }
 
 std::uint64_t ModernTransport::device_features() {
-    pci::IoWindow& window = *m_windows.common;
-    write(window, common::k_device_feature_select, 0u);
-    std::uint64_t low = read(window, common::k_device_feature);
-    write(window, common::k_device_feature_select, 1u);
-    std::uint64_t high = read(window, common::k_device_feature);
-    return low | (high << 32);
+    // Both words as one list (one gate where the kernel runs in ring 3).
+    std::array<pci::IoOp, 4> ops{write_op(common::k_device_feature_select, 0u), read_op(common::k_device_feature),
+                                 write_op(common::k_device_feature_select, 1u), read_op(common::k_device_feature)};
+    m_windows.common->run(ops);
+    return ops[1].value | (std::uint64_t{ops[3].value} << 32);
 }
 
 void ModernTransport::set_driver_features(std::uint64_t features) {
@@ -50,9 +51,18 @@ std::uint16_t ModernTransport::queue_count() {
 }
 
 std::uint16_t ModernTransport::queue_max_size(std::uint16_t index) {
-    if (index >= queue_count()) return 0;
-    write(*m_windows.common, common::k_queue_select, index);
-    return read(*m_windows.common, common::k_queue_size);
+    if (index >= queue_count() || index >= k_max_queues) return 0;
+    // The largest size and the notification offset are the device's own and do not change
+    // (§4.1.4.3; after activate_queue the size register holds the driver's choice): read
+    // once, together.
+    QueueFacts& facts = m_queue_facts[index];
+    if (!facts.known) {
+        std::array<pci::IoOp, 3> ops{write_op(common::k_queue_select, index), read_op(common::k_queue_size),
+                                     read_op(common::k_queue_notify_off)};
+        m_windows.common->run(ops);
+        facts = {static_cast<std::uint16_t>(ops[1].value), static_cast<std::uint16_t>(ops[2].value), true};
+    }
+    return facts.max_size;
 }
 
 kernel::Result<void, DeviceError> ModernTransport::activate_queue(std::uint16_t index, const Virtqueue& queue,
@@ -63,6 +73,7 @@ kernel::Result<void, DeviceError> ModernTransport::activate_queue(std::uint16_t 
     if (max == 0) return kernel::err(DeviceError::NoSuchQueue);
     if (queue.size() > max) return kernel::err(DeviceError::QueueSize);
     pci::IoWindow& window = *m_windows.common;
+    write(window, common::k_queue_select, index);
     write(window, common::k_queue_size, queue.size());
     write(window, common::k_queue_msix_vector, msix_entry);
     // §4.1.5.1.2: the device answers NO_VECTOR when it cannot use the entry.
@@ -75,7 +86,7 @@ kernel::Result<void, DeviceError> ModernTransport::activate_queue(std::uint16_t 
     write_address(common::k_queue_driver_low, common::k_queue_driver_high, queue.driver_area());
     write_address(common::k_queue_device_low, common::k_queue_device_high, queue.device_area());
     // §4.1.4.4: queue_notify_off * notify_off_multiplier into the notification area.
-    std::uint64_t offset = std::uint64_t{read(window, common::k_queue_notify_off)} * m_windows.notify_off_multiplier;
+    std::uint64_t offset = std::uint64_t{m_queue_facts[index].notify_off} * m_windows.notify_off_multiplier;
     if (offset + 2 > m_windows.notify->size()) return kernel::err(DeviceError::NotifyOutOfRange);
     m_notify_offsets[index] = static_cast<std::uint32_t>(offset);
     write(window, common::k_queue_enable, std::uint16_t{1});

@@ -54,6 +54,12 @@ private:
     // Where in the notification area each queue's notifications go (§4.1.4.4).
     std::array<std::uint32_t, k_max_queues> m_notify_offsets{};
     std::optional<std::uint16_t> m_queue_count;  // num_queues, once read
+    struct QueueFacts {
+        std::uint16_t max_size = 0;
+        std::uint16_t notify_off = 0;
+        bool known = false;
+    };
+    std::array<QueueFacts, k_max_queues> m_queue_facts{};  // queue_max_size
 };
 
 }  // namespace virtio

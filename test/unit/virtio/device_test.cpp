@@ -152,12 +152,16 @@ TEST_CASE("queues: rings, size, vector and enable reach the device; notification
     CHECK(fake.notify.writes.back().value == 1);
 }
 
-TEST_CASE("queues: the number of queues is read from the device once") {
+TEST_CASE("queues: the number of queues, each one's largest size and notify offset are read once") {
     test::FakeModernDevice fake(features::k_version_1, 3, 256);
     int count_reads = 0;
+    int size_reads = 0;
+    int notify_off_reads = 0;
     auto device_side = fake.common.on_read;  // the fake's own registers, counted on the way
     fake.common.on_read = [&](std::size_t offset, unsigned width, std::uint32_t& value) {
         if (offset == virtio::common::k_num_queues.offset) ++count_reads;
+        if (offset == virtio::common::k_queue_size.offset) ++size_reads;
+        if (offset == virtio::common::k_queue_notify_off.offset) ++notify_off_reads;
         return device_side && device_side(offset, width, value);
     };
     test::FakeDma dma;
@@ -167,6 +171,8 @@ TEST_CASE("queues: the number of queues is read from the device once") {
     for (std::uint16_t queue = 0; queue < 3; ++queue) REQUIRE(device.setup_queue(queue, dma, 64));
     CHECK(device.setup_queue(3, dma, 64).error() == DeviceError::NoSuchQueue);  // the remembered count still holds
     CHECK(count_reads == 1);
+    CHECK(size_reads == 3);
+    CHECK(notify_off_reads == 3);
 }
 
 TEST_CASE("queues: a missing queue, a refused vector, a notify address out of range") {
