@@ -258,12 +258,11 @@ inline void flush_mmio() {
     run_mmio({mmio_queue, count});
 }
 
-// Appends to the queue (running it first when full); returns the op's place, where a
-// load finds its value once the queue has run.
-inline std::size_t queue_mmio(const MmioOp& op) {
+// Appends a store to the queue (running it first when full). Loads go through
+// queue_list, which hands their values back.
+inline void queue_mmio(const MmioOp& op) {
     if (mmio_queued == k_mmio_queue_size) flush_mmio();
-    mmio_queue[mmio_queued] = op;
-    return mmio_queued++;
+    mmio_queue[mmio_queued++] = op;
 }
 
 // Queues the ops in order behind what waits already, running the queue whenever it is

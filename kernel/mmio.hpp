@@ -39,9 +39,9 @@ public:
         if (cpu::mmio_queued != 0) {
             if constexpr (sizeof(T) <= 4) {
                 // The load rides in the gate that runs the queue.
-                const std::size_t slot = cpu::queue_mmio({at, 0, sizeof(T), true, 0});
-                cpu::flush_mmio();
-                return static_cast<T>(cpu::mmio_queue[slot].value);
+                cpu::MmioOp load{at, 0, sizeof(T), true, 0};
+                cpu::queue_list({&load, 1});
+                return static_cast<T>(load.value);
             }
             cpu::flush_mmio();
         }
@@ -88,18 +88,6 @@ public:
             for (std::size_t i = 0; i < n; ++i) {
                 if (!ops[start + i].write) ops[start + i].value = batch[i].value;
             }
-        }
-    }
-    // Byte loads of [offset, offset + out.size()), in order, as one list (a device's
-    // configuration read a byte at a time, such as a MAC address).
-    void read_bytes(std::size_t offset, std::span<std::uint8_t> out) const {
-        constexpr std::size_t k_chunk = 32;
-        std::array<Access, k_chunk> loads;
-        for (std::size_t start = 0; start < out.size(); start += k_chunk) {
-            std::size_t n = out.size() - start < k_chunk ? out.size() - start : k_chunk;
-            for (std::size_t i = 0; i < n; ++i) loads[i] = Access::read(offset + start + i, 1);
-            run(std::span(loads).first(n));
-            for (std::size_t i = 0; i < n; ++i) out[start + i] = static_cast<std::uint8_t>(loads[i].value);
         }
     }
     // How many Batches are open (a Batch may hold another).

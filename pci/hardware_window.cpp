@@ -59,14 +59,6 @@ std::uint32_t HardwareWindow::read_raw(std::size_t offset, unsigned width) {
     }
 }
 
-void HardwareWindow::read_bytes_raw(std::size_t offset, std::span<std::uint8_t> out) {
-    if (m_io) {
-        IoWindow::read_bytes_raw(offset, out);
-        return;
-    }
-    m_memory.read_bytes(offset, out);  // one gate inside a Batch, in ring 3
-}
-
 void HardwareWindow::run_raw(std::span<IoOp> ops) {
     if (m_io) {
         IoWindow::run_raw(ops);

@@ -33,7 +33,6 @@ public:
 protected:
     std::uint32_t read_raw(std::size_t offset, unsigned width) override;
     void write_raw(std::size_t offset, unsigned width, std::uint32_t value) override;
-    void read_bytes_raw(std::size_t offset, std::span<std::uint8_t> out) override;
     void run_raw(std::span<IoOp> ops) override;
 
 private:

@@ -4,6 +4,7 @@
 // their registers through one of these and never learn which space it is. The kernel's
 // windows are hardware_window.hpp; the host tests hand drivers a fake.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -54,14 +55,23 @@ public:
             }
         }
     }
-    // Byte reads of [offset, offset + out.size()); past the window, all ones (counted once).
+    // Byte reads of [offset, offset + out.size()) as one list (run_raw), a chunk at a time:
+    // a device configuration field read a byte at a time, such as a MAC address. Past the
+    // window, all ones (counted once).
     void read_bytes(std::size_t offset, std::span<std::uint8_t> out) {
         if (offset > size() || out.size() > size() - offset) {
             ++m_stray;
             for (auto& byte : out) byte = 0xFF;
             return;
         }
-        read_bytes_raw(offset, out);
+        constexpr std::size_t k_chunk = 32;
+        std::array<IoOp, k_chunk> loads;
+        for (std::size_t start = 0; start < out.size(); start += k_chunk) {
+            std::size_t n = out.size() - start < k_chunk ? out.size() - start : k_chunk;
+            for (std::size_t i = 0; i < n; ++i) loads[i] = IoOp::read(offset + start + i, 1);
+            run_raw(std::span(loads).first(n));
+            for (std::size_t i = 0; i < n; ++i) out[start + i] = static_cast<std::uint8_t>(loads[i].value);
+        }
     }
     [[nodiscard]] std::uint64_t stray_accesses() const { return m_stray; }
 
@@ -82,10 +92,6 @@ protected:
             else
                 op.value = read_raw(op.offset, op.width);
         }
-    }
-    // The range is inside the window. One read_raw per byte unless overridden.
-    virtual void read_bytes_raw(std::size_t offset, std::span<std::uint8_t> out) {
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(read_raw(offset + i, 1));
     }
 
 private:

@@ -34,25 +34,11 @@ kernel::cpu::MmioOp as_device_op(const ConfigOp& op) {
 
 }  // namespace
 
-void PortConfigSpace::run_queued(std::span<ConfigOp> ops) {
-    constexpr std::size_t k_chunk = 32;
-    std::array<kernel::cpu::MmioOp, k_chunk> batch;
-    for (std::size_t start = 0; start < ops.size(); start += k_chunk) {
-        std::size_t n = std::min(k_chunk, ops.size() - start);
-        for (std::size_t i = 0; i < n; ++i) batch[i] = as_device_op(ops[start + i]);
-        kernel::cpu::queue_list(std::span(batch).first(n));
-        for (std::size_t i = 0; i < n; ++i) {
-            if (!ops[start + i].write) ops[start + i].value = batch[i].value;
-        }
-    }
-    m_selected = config_address(ops.back().address, ops.back().offset);
-}
-
 // The data port is CFC plus the offset's low two bits.
 std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, unsigned width) {
     if (queueing() && kernel::cpu::mmio_queued != 0) {
         ConfigOp op = ConfigOp::read(address, offset, static_cast<std::uint8_t>(width));
-        run_queued({&op, 1});
+        run_raw({&op, 1});
         return op.value;
     }
     std::uint32_t selector = config_address(address, offset);
@@ -65,7 +51,7 @@ std::uint32_t PortConfigSpace::read_raw(Address address, std::uint16_t offset, u
 void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) {
     if (queueing()) {
         ConfigOp op = ConfigOp::write_value(address, offset, value, static_cast<std::uint8_t>(width));
-        run_queued({&op, 1});
+        run_raw({&op, 1});
         return;
     }
     std::uint32_t selector = config_address(address, offset);
@@ -78,25 +64,26 @@ void PortConfigSpace::write_raw(Address address, std::uint16_t offset, unsigned 
     kernel::cpu::select_and_write(k_config_address, selector, port, width, value);
 }
 
-// The whole batch through one gate: CF8, then CFC, for each access. Outside a batch the
-// device queue is empty, so its own list runs at once, in order.
+// The whole batch as one device list: CF8, then CFC, for each access. Inside a Batch in
+// ring 3 it joins the queue (cpu::queue_list); otherwise the queue is empty and the list
+// runs at once (one gate from ring 3).
 void PortConfigSpace::run_raw(std::span<ConfigOp> ops) {
     if (ops.empty()) return;
-    if (queueing()) {
-        run_queued(ops);
-        return;
-    }
+    const bool queue = queueing();
     constexpr std::size_t k_chunk = 32;
     std::array<kernel::cpu::MmioOp, k_chunk> batch;
     for (std::size_t start = 0; start < ops.size(); start += k_chunk) {
         std::size_t n = std::min(k_chunk, ops.size() - start);
         for (std::size_t i = 0; i < n; ++i) batch[i] = as_device_op(ops[start + i]);
-        m_selected = config_address(ops[start + n - 1].address, ops[start + n - 1].offset);
-        kernel::cpu::run_mmio(std::span(batch).first(n));
+        if (queue)
+            kernel::cpu::queue_list(std::span(batch).first(n));
+        else
+            kernel::cpu::run_mmio(std::span(batch).first(n));
         for (std::size_t i = 0; i < n; ++i) {
             if (!ops[start + i].write) ops[start + i].value = batch[i].value;
         }
     }
+    m_selected = config_address(ops.back().address, ops.back().offset);
 }
 
 }  // namespace pci

@@ -29,7 +29,6 @@ protected:
     void run_raw(std::span<ConfigOp> ops) override;
 
 private:
-    void run_queued(std::span<ConfigOp> ops);
     std::uint32_t m_selected = 0;  // the last address written to 0xCF8; 0 before the first
 };
 
