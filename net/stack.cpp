@@ -46,6 +46,11 @@ kernel::Result<StackConfig, StackConfig::Error> StackConfig::from_command_line(
         if (!value) return kernel::err(Error::BadTcpSetting);
         config.tcp.*field = *value;
     }
+    if (command_line.has("tcp_min_rto_ms")) {
+        auto ms = command_line.get_u64("tcp_min_rto_ms");
+        if (!ms || *ms < 1 || *ms > 60'000) return kernel::err(Error::BadTcpSetting);
+        config.tcp.rtt.min_rto = std::chrono::milliseconds(*ms);
+    }
     if (command_line.has("tcp_buffer_kib")) {
         auto kib = command_line.get_u64("tcp_buffer_kib");
         if (!kib || *kib < 4 || *kib > 16384) return kernel::err(Error::BadTcpSetting);

@@ -52,7 +52,7 @@ private:
 // All ranges must lie within 2^31 of each other (true inside one window).
 class SeqRangeSet {
 public:
-    static constexpr std::size_t k_max = 16;
+    static constexpr std::size_t k_max = 32;
 
     // Adds [left, right), merging with neighbours. False (and no change) when it would need
     // a range more than k_max holds.

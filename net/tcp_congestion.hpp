@@ -49,6 +49,9 @@ public:
     // RFC 9438 §4.8). Repeated timeouts without an ACK in between keep ssthresh (RFC 5681
     // §3.1: the same segment retransmitted again by the timer).
     void on_retransmission_timeout(std::uint32_t bytes_in_flight, runtime::Instant now);
+    // Proportional Rate Reduction (RFC 6937) sets the window on each ACK of a fast
+    // recovery: what is in flight plus what this ACK lets out.
+    void set_recovery_window(std::uint32_t cwnd) { m_cwnd = cwnd; }
     // The recovery point was acknowledged: NewReno deflates cwnd to ssthresh (RFC 6582 §3.2
     // step 6); CUBIC starts its congestion avoidance epoch here.
     void on_recovery_exit(runtime::Instant now);

@@ -68,17 +68,22 @@ bool TcpConnection::allocate_buffers() {
     std::size_t receive = m_config.receive_buffer;
     std::size_t send_floor = std::min(m_config.send_buffer, m_config.min_buffer);
     std::size_t receive_floor = std::min(m_config.receive_buffer, m_config.min_buffer);
-    while (send + receive > m_layer.memory_available() && (send > send_floor || receive > receive_floor)) {
+    // With the scoreboard (used with SACK): one entry per segment in flight.
+    auto cost = [&] { return send + receive + TcpScoreboard::bytes_for(TcpScoreboard::capacity_for(send)); };
+    while (cost() > m_layer.memory_available() && (send > send_floor || receive > receive_floor)) {
         send = std::max(send / 2, send_floor);
         receive = std::max(receive / 2, receive_floor);
     }
-    std::size_t total = send + receive;
+    std::size_t entries = TcpScoreboard::capacity_for(send);
+    std::size_t total = cost();
     if (!m_layer.charge(total)) return false;
     m_config.send_buffer = send;
     m_config.receive_buffer = receive;
-    if (!m_send.allocate(m_config.send_buffer) || !m_recv.allocate(m_config.receive_buffer)) {
+    if (!m_send.allocate(m_config.send_buffer) || !m_recv.allocate(m_config.receive_buffer) ||
+        !m_board.allocate(entries)) {
         m_send.free();
         m_recv.free();
+        m_board.free();
         m_layer.uncharge(total);
         ++m_layer.mutable_stats().no_memory;
         return false;
@@ -148,6 +153,7 @@ kernel::Result<void, TcpError> TcpConnection::open_from_cookie(const TcpSegment&
     m_snd_wscale = m_ws_ok ? *options.window_scale : 0;
     m_rcv_wscale = m_ws_ok ? window_shift_for(m_config.receive_buffer) : 0;
     m_sack_ok = options.sack_permitted && m_config.sack;
+    m_board.reset(m_snd_una_data);
     m_ts_ok = false;  // the cookie's SYN-ACK offered no timestamps
     m_peer_mss = options.mss;
     m_mss = std::max(k_min_mss, min32(m_peer_mss, static_cast<std::uint32_t>(m_layer.mtu() - 40)));
@@ -189,6 +195,7 @@ void TcpConnection::established(runtime::Instant now) {
     set_state(TcpState::Established, now);
     reset_keepalive(now);
     m_retransmissions = 0;
+    m_board.reset(m_snd_una_data);
     if (m_passive && listener != nullptr) {
         --listener->m_half_open;
         listener->enqueue(*this);
@@ -277,6 +284,9 @@ void TcpConnection::on_segment(const TcpSegment& seg, runtime::Instant now) {
     if (!acceptable(seg)) {
         if (!seg.has(k_rst)) {
             ++m_stats.duplicate_segments;
+            // RFC 2883 §4: report the duplicate (data already acknowledged) in a D-SACK.
+            if (!seg.payload().empty() && seq_lt(seg.sequence(), m_rcv_nxt))
+                note_duplicate(seg.sequence(), seg.sequence() + static_cast<std::uint32_t>(seg.payload().size()));
             send_ack(now);
         }
         return;
@@ -330,11 +340,19 @@ bool TcpConnection::process_ack(const TcpSegment& seg, runtime::Instant now) {
         send_challenge_ack(now);
         return false;
     }
-    process_sack(seg.options());
+    bool dsack = false;
+    std::uint32_t newly_sacked = process_sack(seg, now, dsack);
+    std::uint32_t delivered = newly_sacked;
     std::uint32_t window = static_cast<std::uint32_t>(seg.window()) << m_snd_wscale;
-    if (seq_gt(ack, m_snd_una)) {
+    bool advanced = seq_gt(ack, m_snd_una);
+    if (advanced) {
         std::uint32_t flight_before = flight_size();
         std::uint32_t acked = ack - m_snd_una;
+        if (use_scoreboard()) {
+            delivered += m_board.acknowledge(ack, [&](const ScoreboardEntry& s) { on_delivered(s, &seg, now); });
+        } else {
+            delivered += acked;
+        }
         if (seq_gt(ack, m_snd_una_data)) {
             auto data_acked = static_cast<std::uint32_t>(std::min<std::size_t>(ack - m_snd_una_data, m_send.size()));
             m_send.consume(data_acked);
@@ -343,25 +361,37 @@ bool TcpConnection::process_ack(const TcpSegment& seg, runtime::Instant now) {
         if (m_fin_sent && seq_gt(ack, data_end())) m_fin_acked = true;
         m_snd_una = ack;
         if (seq_lt(m_snd_nxt, ack)) m_snd_nxt = ack;
-        if (seq_lt(m_high_rxt, ack)) m_high_rxt = ack;
-        m_sacked.trim_below(ack);
+        m_rack.on_snd_una(ack);
         // RTT: every ACK with an echoed timestamp (RFC 7323 §4.1), else the one timed
         // segment unless it was retransmitted (Karn).
-        if (m_ts_ok && seg.options().timestamps && seg.options().timestamps->echo != 0) {
-            std::uint32_t elapsed = timestamp_now(now) - seg.options().timestamps->echo;
+        const auto& ts = seg.options().timestamps;
+        if (m_ts_ok && ts && ts->echo != 0) {
+            // RFC 3522 §3.2: the first ACK after a timeout echoes a timestamp older than the
+            // retransmission's: the original arrived and the timeout was spurious.
+            if (m_rto_tsval && seq_lt(ts->echo, *m_rto_tsval)) undo_spurious_timeout();
+            std::uint32_t elapsed = timestamp_now(now) - ts->echo;
             if (elapsed < 0x8000'0000u) m_rtt.sample(milliseconds(elapsed));
         } else if (m_rtt_valid && seq_ge(ack, m_rtt_seq)) {
             m_rtt.sample(now - m_rtt_sent_at);
             m_rtt_valid = false;
         }
+        m_rto_tsval.reset();
+        m_undo_cc.reset();
         m_rtt.reset_back_off();
         m_retransmissions = 0;
         m_dupacks = 0;
+        if (m_rto_recovery && seq_ge(ack, m_recover)) {
+            m_rto_recovery = false;
+            m_rack.on_recovery_exit();
+        }
         if (m_in_recovery) {
             if (seq_ge(ack, m_recover)) {
                 m_in_recovery = false;
                 m_cwnd_extra = 0;
+                // RFC 6937: the reduction ends at ssthresh.
+                if (use_scoreboard()) m_cc.set_recovery_window(m_cc.ssthresh());
                 m_cc.on_recovery_exit(now);
+                m_rack.on_recovery_exit();
             } else if (!m_sack_ok) {
                 // RFC 6582 §3.2 step 5: a partial ACK. Resend the next hole, deflate the
                 // window by what was acknowledged and add back one segment.
@@ -378,14 +408,18 @@ bool TcpConnection::process_ack(const TcpSegment& seg, runtime::Instant now) {
         else
             restart_rto(now);  // RFC 6298 §5.3
         m_tlp_sent = false;
-        arm_tail_loss_probe(now);
         if (m_fin_acked) on_fin_acked(now);
         if (m_state == TcpState::Closed) return false;
         notify_writable();
-    } else if (ack == m_snd_una && seg.payload().empty() && !seg.has(k_syn) && !seg.has(k_fin) && window == m_snd_wnd &&
-               seq_gt(m_snd_max, m_snd_una)) {
+    } else if (!m_sack_ok && ack == m_snd_una && seg.payload().empty() && !seg.has(k_syn) && !seg.has(k_fin) &&
+               window == m_snd_wnd && seq_gt(m_snd_max, m_snd_una)) {
         on_duplicate_ack(now);  // RFC 5681 §2 "duplicate acknowledgment"
     }
+    if (use_scoreboard()) {
+        process_tlp_ack(seg, advanced, dsack, newly_sacked, now);
+        detect_loss(delivered, now);
+    }
+    if (advanced) arm_tail_loss_probe(now);
     // RFC 9293 §3.10.7.4: update the window from the newest segment only.
     if (seq_lt(m_snd_wl1, seg.sequence()) || (m_snd_wl1 == seg.sequence() && seq_le(m_snd_wl2, ack))) {
         bool opened = m_snd_wnd == 0 && window != 0;
@@ -399,51 +433,136 @@ bool TcpConnection::process_ack(const TcpSegment& seg, runtime::Instant now) {
     return true;
 }
 
-void TcpConnection::process_sack(const TcpOptions& options) {
-    if (!m_sack_ok) return;
+std::uint32_t TcpConnection::process_sack(const TcpSegment& seg, runtime::Instant now, bool& dsack) {
+    const TcpOptions& options = seg.options();
+    if (!use_scoreboard() || options.sack_count == 0) return 0;
+    std::uint32_t newly = 0;
     for (std::size_t i = 0; i < options.sack_count; ++i) {
         SackBlock block = options.sack[i];
-        // RFC 2018 §3 blocks must lie inside what we sent; D-SACKs (RFC 2883) below snd_una are ignored.
-        if (!seq_lt(block.left, block.right) || !seq_gt(block.right, m_snd_una) || seq_gt(block.right, m_snd_max))
+        if (!seq_lt(block.left, block.right) || seq_gt(block.right, m_snd_max)) continue;  // RFC 2018 §3
+        // RFC 2883 §4: a first block below the cumulative ACK, or inside the second one,
+        // reports a duplicate (a D-SACK), not new data held.
+        bool duplicate = i == 0 && (seq_le(block.right, seg.acknowledgment()) ||
+                                    (options.sack_count > 1 && seq_ge(block.left, options.sack[1].left) &&
+                                     seq_le(block.right, options.sack[1].right)));
+        if (duplicate) {
+            dsack = true;
             continue;
-        if (seq_lt(block.left, m_snd_una)) block.left = m_snd_una;
-        (void)m_sacked.add(block);
+        }
+        if (!seq_gt(block.right, m_snd_una)) continue;
+        newly += m_board.sack(block, [&](const ScoreboardEntry& s) { on_delivered(s, &seg, now); });
     }
+    if (dsack) {
+        ++m_stats.dsacks_received;
+        m_rack.on_dsack(m_snd_una, m_snd_max);
+    }
+    return newly;
 }
 
-void TcpConnection::on_duplicate_ack(runtime::Instant now) {
+void TcpConnection::on_delivered(const ScoreboardEntry& segment, const TcpSegment* ack, runtime::Instant now) {
+    // RFC 8985 §6.2 step 2: for a retransmitted segment, an ACK echoing a timestamp from
+    // before the retransmission (or coming back quicker than any round trip) may be for
+    // the original, and would give RACK too short a round trip.
+    bool ambiguous = false;
+    if (segment.retransmitted()) {
+        const auto& ts = ack != nullptr ? ack->options().timestamps : std::nullopt;
+        if (m_ts_ok && ts && ts->echo != 0 && seq_lt(ts->echo, timestamp_now(segment.sent_at))) ambiguous = true;
+        if (now - segment.sent_at < m_rtt.min_rtt()) ambiguous = true;
+    }
+    m_rack.on_delivered(segment, ambiguous, now);
+}
+
+void TcpConnection::detect_loss(std::uint32_t delivered, runtime::Instant now) {
+    m_reo_at.reset();
+    if (!m_rack.has_delivery() || m_board.empty()) return;
+    runtime::Duration srtt = m_rtt.srtt().value_or(m_rtt.min_rtt());
+    runtime::Duration reo_wnd =
+        m_rack.reo_wnd(m_in_recovery || m_rto_recovery, m_board.sacked_segments(), m_rtt.min_rtt(), srtt);
+    TcpRack::Detection found = m_rack.detect_loss(m_board, reo_wnd, now);
+    if (found.newly_lost > 0) {
+        m_stats.rack_lost_segments += found.newly_lost;
+        m_stats.lost_retransmissions += found.lost_retransmissions;
+        if (!m_in_recovery && !m_rto_recovery) enter_sack_recovery(now);
+    }
+    if (found.timeout) m_reo_at = now + *found.timeout;  // RFC 8985 §6.3
     if (m_in_recovery) {
-        if (!m_sack_ok) m_cwnd_extra += m_mss;  // RFC 6582 §3.2 step 3
-        return;
+        // RFC 6937: cwnd = pipe + sndcnt on every ACK of the recovery.
+        std::uint32_t pipe = m_board.in_flight();
+        m_cc.set_recovery_window(pipe + m_prr.on_ack(delivered, pipe, m_mss));
     }
-    ++m_dupacks;
-    bool lost = m_dupacks >= k_dup_threshold || (m_sack_ok && is_lost(m_snd_una));
-    // RFC 6582 §3.2 step 2: no second fast retransmit for losses of the same window.
-    if (lost && seq_ge(m_snd_una, m_recover)) enter_recovery(now);
 }
 
-void TcpConnection::enter_recovery(runtime::Instant now) {
+void TcpConnection::enter_sack_recovery(runtime::Instant now) {
     ++m_stats.fast_retransmits;
     ++m_layer.mutable_stats().fast_retransmits;
     m_in_recovery = true;
     m_tlp_at.reset();
     m_recover = m_snd_max;
-    m_cc.on_congestion_event(m_sack_ok ? pipe() : flight_size(), now);
+    m_cc.on_congestion_event(flight_size(), now);
+    m_prr.start(m_cc.ssthresh(), flight_size());
+    m_rtt_valid = false;
+}
+
+void TcpConnection::process_tlp_ack(const TcpSegment& seg, bool advanced, bool dsack, std::uint32_t newly_sacked,
+                                    runtime::Instant now) {
+    // RFC 8985 §7.4 (as Linux's tcp_process_tlp_ack): a probe that resent the tail either
+    // repaired a loss (the ACK moves past it: reduce the window once, as for any loss) or
+    // was not needed (a D-SACK, or a plain duplicate ACK, shows the original arrived).
+    if (!m_tlp_high_seq) return;
+    std::uint32_t ack = seg.acknowledgment();
+    if (!m_tlp_retransmitted || dsack) {
+        m_tlp_high_seq.reset();
+    } else if (seq_gt(ack, *m_tlp_high_seq)) {
+        m_tlp_high_seq.reset();
+        ++m_stats.tlp_repairs;
+        if (!m_in_recovery && !m_rto_recovery) {
+            m_cc.on_congestion_event(flight_size(), now);
+            m_cc.on_recovery_exit(now);
+        }
+    } else if (!advanced && newly_sacked == 0 && seg.payload().empty() && seq_ge(ack, *m_tlp_high_seq)) {
+        m_tlp_high_seq.reset();
+    }
+}
+
+void TcpConnection::undo_spurious_timeout() {
+    // RFC 4015 §2 (the Eifel response): the window before the timeout comes back, and
+    // what the timeout deemed lost is in flight after all.
+    ++m_stats.spurious_timeouts;
+    if (m_undo_cc) m_cc = *m_undo_cc;
+    if (use_scoreboard())
+        m_board.clear_lost();
+    else
+        m_snd_nxt = m_snd_max;  // on with new data, not the rest of the window again
+    m_rto_recovery = false;
+    m_rto_tsval.reset();
+    m_undo_cc.reset();
+}
+
+void TcpConnection::on_duplicate_ack(runtime::Instant now) {
+    if (m_in_recovery) {
+        m_cwnd_extra += m_mss;  // RFC 6582 §3.2 step 3
+        return;
+    }
+    ++m_dupacks;
+    // RFC 6582 §3.2 step 2: no second fast retransmit for losses of the same window.
+    if (m_dupacks >= k_dup_threshold && seq_ge(m_snd_una, m_recover)) enter_recovery(now);
+}
+
+void TcpConnection::enter_recovery(runtime::Instant now) {
+    // NewReno (RFC 6582 §3.2 step 2), for connections without SACK.
+    ++m_stats.fast_retransmits;
+    ++m_layer.mutable_stats().fast_retransmits;
+    m_in_recovery = true;
+    m_tlp_at.reset();
+    m_recover = m_snd_max;
+    m_cc.on_congestion_event(flight_size(), now);
     m_rtt_valid = false;
     std::uint32_t end = seq_lt(data_end(), m_snd_max) ? data_end() : m_snd_max;
     std::uint32_t length = seq_lt(m_snd_una, end) ? min32(m_mss, end - m_snd_una) : 0;
-    for (std::size_t i = 0; i < m_sacked.count(); ++i) {
-        if (seq_gt(m_sacked[i].left, m_snd_una)) {
-            length = min32(length, m_sacked[i].left - m_snd_una);
-            break;
-        }
-    }
     bool fin = m_fin_sent && m_snd_una + length == data_end();
     if (length > 0 || fin)
         send_segment(m_snd_una, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true);
-    fin = fin && m_snd_una + length == data_end();
-    m_high_rxt = m_snd_una + length + (fin ? 1 : 0);
-    if (!m_sack_ok) m_cwnd_extra = k_dup_threshold * m_mss;  // RFC 6582 §3.2 step 2
+    m_cwnd_extra = k_dup_threshold * m_mss;
 }
 
 void TcpConnection::process_data(const TcpSegment& seg, runtime::Instant now) {
@@ -469,6 +588,7 @@ void TcpConnection::process_data(const TcpSegment& seg, runtime::Instant now) {
     // Trim what we already have and what does not fit.
     if (seq_lt(seq, m_rcv_nxt)) {
         std::uint32_t skip = m_rcv_nxt - seq;
+        if (!data.empty()) note_duplicate(seq, seq + min32(skip, static_cast<std::uint32_t>(data.size())));
         if (skip >= data.size()) {
             if (!data.empty()) ++m_stats.duplicate_segments;
             data = {};
@@ -511,9 +631,12 @@ void TcpConnection::process_data(const TcpSegment& seg, runtime::Instant now) {
             notify_readable();
         } else {
             SackBlock block{seq, seq + static_cast<std::uint32_t>(data.size())};
-            if (m_out_of_order.add(block)) {
+            if (m_out_of_order.covered(block.left, block.right) == block.right - block.left) {
+                ++m_stats.duplicate_segments;
+                note_duplicate(block.left, block.right);
+            } else if (m_out_of_order.add(block)) {
                 ++m_stats.out_of_order_segments;
-                m_last_received = block;
+                remember_block(block.left);
             } else {
                 ++m_stats.dropped_out_of_order;
             }
@@ -524,6 +647,44 @@ void TcpConnection::process_data(const TcpSegment& seg, runtime::Instant now) {
     }
     if (fin && !m_peer_fin) m_peer_fin = fin_seq;
     if (m_peer_fin && !m_peer_fin_accepted && *m_peer_fin == m_rcv_nxt) accept_fin(now);
+}
+
+void TcpConnection::note_duplicate(std::uint32_t left, std::uint32_t right) {
+    if (m_sack_ok) m_dsack = SackBlock{left, right};
+}
+
+void TcpConnection::remember_block(std::uint32_t seq) {
+    // RFC 2018 §4: the block with the latest segment goes first; the others follow in the
+    // order they were last reported. Entries now in the same block as seq go.
+    const SackBlock* latest = m_out_of_order.find(seq);
+    std::size_t kept = 0;
+    std::array<std::uint32_t, 4> recent{};
+    recent[kept++] = seq;
+    for (std::size_t i = 0; i < m_recent_count && kept < recent.size(); ++i) {
+        const SackBlock* block = m_out_of_order.find(m_recent_blocks[i]);
+        if (block == nullptr || block == latest) continue;
+        recent[kept++] = m_recent_blocks[i];
+    }
+    m_recent_blocks = recent;
+    m_recent_count = kept;
+}
+
+void TcpConnection::fill_sack_blocks(TcpOptions& options) {
+    std::size_t n = 0;
+    auto add = [&](const SackBlock& block) {
+        for (std::size_t i = 0; i < n; ++i) {
+            if (options.sack[i] == block) return;
+        }
+        if (n < options.sack.size()) options.sack[n++] = block;
+    };
+    // RFC 2883 §4: a D-SACK block first, reported once.
+    if (m_dsack) options.sack[n++] = *m_dsack;
+    for (std::size_t i = 0; i < m_recent_count; ++i) {
+        if (const SackBlock* block = m_out_of_order.find(m_recent_blocks[i])) add(*block);
+    }
+    // Blocks not reported lately (more holes than the option has room for), highest first.
+    for (std::size_t i = m_out_of_order.count(); i-- > 0 && n < options.sack.size();) add(m_out_of_order[i]);
+    options.sack_count = static_cast<std::uint8_t>(n);
 }
 
 void TcpConnection::accept_fin(runtime::Instant now) {

@@ -1,11 +1,14 @@
 #pragma once
 // One TCP connection: the transmission control block and the RFC 9293 state machine,
 // with RFC 6298 retransmission, RFC 7323 window scaling, timestamps and PAWS, RFC 2018
-// SACK with RFC 6675 loss recovery (NewReno, RFC 6582, without SACK), RFC 5961's checks,
-// delayed ACKs, Nagle, keepalive and zero-window probes. Applications do not use this
+// SACK and RFC 2883 D-SACK, RACK-TLP loss detection (RFC 8985) on a per-segment scoreboard
+// with Proportional Rate Reduction (RFC 6937) and Eifel undo of spurious timeouts (RFC
+// 3522, RFC 4015); NewReno recovery (RFC 6582) without SACK; RFC 5961's checks, delayed
+// ACKs, Nagle, keepalive and zero-window probes. Applications do not use this
 // class directly: they hold a TcpStream (net/tcp.hpp). The layer (TcpLayer) owns every
 // connection, finds it for each segment and frees it when both sides are done with it.
 
+#include <array>
 #include <coroutine>
 #include <cstdint>
 #include <optional>
@@ -16,7 +19,10 @@
 #include "net/tcp_buffer.hpp"
 #include "net/tcp_congestion.hpp"
 #include "net/tcp_isn.hpp"
+#include "net/tcp_prr.hpp"
+#include "net/tcp_rack.hpp"
 #include "net/tcp_rtt.hpp"
+#include "net/tcp_scoreboard.hpp"
 #include "net/tcp_tuple.hpp"
 #include "net/wire/tcp.hpp"
 #include "runtime/function.hpp"
@@ -69,7 +75,7 @@ struct TcpConfig {
     bool sack = true;
     // RFC 8985 §7 tail loss probe (with SACK only): when no ACK comes for two round trips,
     // one segment goes out to draw SACK feedback, so that a lost tail is repaired by fast
-    // recovery instead of waiting for the retransmission timeout (at least 1 s).
+    // recovery instead of waiting for the retransmission timeout.
     bool tail_loss_probe = true;
     bool nodelay = false;                                             // Nagle's algorithm off
     runtime::Duration msl = std::chrono::seconds(120);                // TIME-WAIT lasts 2*MSL
@@ -82,7 +88,8 @@ struct TcpConfig {
     unsigned max_syn_retransmissions = 6;
     TcpRttEstimator::Config rtt{};
     std::size_t max_connections = 1024;                        // in the table, any state
-    std::size_t memory_limit = std::size_t{32} * 1024 * 1024;  // all connections' buffers together
+    // All connections' buffers and scoreboards together: 64 connections of the default size.
+    std::size_t memory_limit = std::size_t{33} * 1024 * 1024;
     std::size_t syn_queue = 128;                               // half-open connections per listener before SYN cookies
     bool syn_cookies = true;
     unsigned challenge_acks_per_second = 100;  // RFC 5961 §7
@@ -97,6 +104,11 @@ struct TcpConnectionStats {
     std::uint64_t zero_window_probes = 0, paws_rejected = 0, challenge_acks = 0;
     std::uint64_t tso_sends = 0;  // sends of several segments at once, cut by the device
     std::uint64_t tail_loss_probes = 0;
+    std::uint64_t rack_lost_segments = 0;   // deemed lost by RACK (RFC 8985 §6.2)
+    std::uint64_t lost_retransmissions = 0;  // of those, retransmissions lost again
+    std::uint64_t spurious_timeouts = 0;     // undone by the Eifel algorithm (RFC 3522)
+    std::uint64_t dsacks_received = 0, dsacks_sent = 0;
+    std::uint64_t tlp_repairs = 0;  // probes that repaired a loss (RFC 8985 §7.4)
 };
 
 class TcpConnection {
@@ -188,9 +200,20 @@ private:
     void process_syn_sent(const TcpSegment& segment, runtime::Instant now);
     [[nodiscard]] bool acceptable(const TcpSegment& segment) const;
     bool process_ack(const TcpSegment& segment, runtime::Instant now);
-    void process_sack(const TcpOptions& options);
+    // SACK blocks into the scoreboard and RACK; returns the bytes newly SACKed.
+    std::uint32_t process_sack(const TcpSegment& segment, runtime::Instant now, bool& dsack);
+    // RACK's loss detection after an ACK (or its reordering timer), and PRR's window.
+    void detect_loss(std::uint32_t delivered, runtime::Instant now);
+    void on_delivered(const ScoreboardEntry& segment, const TcpSegment* ack, runtime::Instant now);
+    void process_tlp_ack(const TcpSegment& segment, bool advanced, bool dsack, std::uint32_t newly_sacked,
+                         runtime::Instant now);
+    void undo_spurious_timeout();
     void on_duplicate_ack(runtime::Instant now);
     void enter_recovery(runtime::Instant now);
+    void enter_sack_recovery(runtime::Instant now);
+    void note_duplicate(std::uint32_t left, std::uint32_t right);  // a D-SACK for the next ACK
+    void remember_block(std::uint32_t seq);
+    void fill_sack_blocks(TcpOptions& options);
     void process_data(const TcpSegment& segment, runtime::Instant now);
     void accept_fin(runtime::Instant now);
     void on_fin_acked(runtime::Instant now);
@@ -198,8 +221,12 @@ private:
 
     // Sending.
     void output(runtime::Instant now);
-    bool send_sack_recovery(runtime::Instant now);
-    bool send_new_data(runtime::Instant now, bool one_segment = false);
+    // With SACK: lost segments first (RFC 6675 §5 NextSeg rule 1), then new data, while
+    // the window leaves room over what is in flight.
+    bool send_from_scoreboard(runtime::Instant now);
+    // New data within `budget` bytes (and the peer's window); one_segment: at most one.
+    bool send_new_data(runtime::Instant now, std::uint32_t budget, bool one_segment = false);
+    bool retransmit(const ScoreboardEntry& segment, runtime::Instant now);
     // length may come back smaller: what fitted the MTU.
     bool send_segment(std::uint32_t seq, std::uint32_t& length, std::uint8_t flags, runtime::Instant now,
                       bool retransmission = false);
@@ -220,14 +247,14 @@ private:
     [[nodiscard]] std::uint32_t receive_window() const;
     [[nodiscard]] std::uint32_t data_end() const { return m_snd_una_data + static_cast<std::uint32_t>(m_send.size()); }
     [[nodiscard]] std::uint32_t flight_size() const { return m_snd_max - m_snd_una; }
-    [[nodiscard]] std::uint32_t pipe() const;
-    [[nodiscard]] bool is_lost(std::uint32_t seq) const;
+    [[nodiscard]] bool use_scoreboard() const { return m_sack_ok && m_board.allocated(); }
     [[nodiscard]] std::uint32_t effective_cwnd() const;
     [[nodiscard]] std::uint32_t timestamp_now(runtime::Instant now) const;
 
     // Timers.
     void restart_rto(runtime::Instant now) { m_rto_at = now + m_rtt.rto(); }
     void on_rto(runtime::Instant now);
+    void on_reorder_timeout(runtime::Instant now);
     void on_persist(runtime::Instant now);
     void arm_tail_loss_probe(runtime::Instant now);
     void on_tail_loss_probe(runtime::Instant now);
@@ -261,9 +288,13 @@ private:
 
     ByteRing m_send;
     ByteRing m_recv;
-    SeqRangeSet m_out_of_order;   // received above rcv_nxt
-    SackBlock m_last_received{};  // reported first in SACK (RFC 2018 §4)
-    SeqRangeSet m_sacked;         // the scoreboard: SACKed by the peer above snd_una
+    SeqRangeSet m_out_of_order;  // received above rcv_nxt
+    // RFC 2018 §4: a sequence number in each of the blocks reported most recently, the
+    // latest first; the next ACK reports the blocks that hold them in this order.
+    std::array<std::uint32_t, 4> m_recent_blocks{};
+    std::size_t m_recent_count = 0;
+    std::optional<SackBlock> m_dsack;  // a duplicate received, for the next ACK (RFC 2883)
+    TcpScoreboard m_board;             // with SACK: every segment in flight
     bool m_fin_queued = false;    // the application shut down: FIN after the data
     bool m_fin_sent = false;
     bool m_fin_acked = false;
@@ -272,18 +303,27 @@ private:
 
     TcpCongestion m_cc;
     TcpRttEstimator m_rtt;
-    bool m_in_recovery = false;
+    TcpRack m_rack;
+    TcpPrr m_prr;
+    bool m_in_recovery = false;      // fast recovery
+    bool m_rto_recovery = false;     // with SACK: resending what a timeout deemed lost
     std::uint32_t m_recover = 0;     // RFC 6582 "recover", RFC 6675 RecoveryPoint
-    std::uint32_t m_high_rxt = 0;    // RFC 6675 HighRxt
     std::uint32_t m_cwnd_extra = 0;  // NewReno window inflation during recovery
+    // The Eifel algorithm (RFC 3522): the timestamp of the first retransmission by the
+    // timer, and the congestion state to return to if it proves spurious.
+    std::optional<std::uint32_t> m_rto_tsval;
+    std::optional<TcpCongestion> m_undo_cc;
     unsigned m_dupacks = 0;
     std::uint32_t m_rtt_seq = 0;  // timing one segment when there are no timestamps (m_rtt_valid)
     runtime::Instant m_rtt_sent_at;
     bool m_rtt_valid = false;
 
     std::optional<runtime::Instant> m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at;
-    std::optional<runtime::Instant> m_tlp_at;
+    std::optional<runtime::Instant> m_tlp_at, m_reo_at;
     bool m_tlp_sent = false;  // one probe per tail, until an ACK moves SND.UNA
+    // RFC 8985 §7.4: the probe's episode, until the ACKs show whether it repaired a loss.
+    std::optional<std::uint32_t> m_tlp_high_seq;
+    bool m_tlp_retransmitted = false;
     unsigned m_retransmissions = 0;
     unsigned m_persist_backoff = 0;
     unsigned m_keepalive_sent = 0;

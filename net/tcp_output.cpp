@@ -1,6 +1,7 @@
 // What a connection sends and when: segments and their options, the receive window,
-// delayed ACKs, Nagle and silly-window avoidance, RFC 6675 / RFC 6582 loss recovery, and
-// the retransmission, persist, keepalive and state timers. The state machine that calls
+// delayed ACKs, Nagle and silly-window avoidance, what loss recovery resends (from the
+// scoreboard with SACK, RFC 6582 NewReno without), and the retransmission, tail loss
+// probe, RACK reordering, persist, keepalive and state timers. The state machine that calls
 // these is in tcp_connection.cpp.
 #include <algorithm>
 
@@ -71,16 +72,7 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
     if (m_ts_ok) {
         options.timestamps = TcpTimestamps{timestamp_now(now), (flags & k_ack) != 0 ? m_ts_recent : 0};
     }
-    if (m_sack_ok && !syn && (flags & k_ack) != 0 && !m_out_of_order.empty()) {
-        // RFC 2018 §4: the block with the latest segment first, then the others.
-        std::size_t n = 0;
-        if (const SackBlock* latest = m_out_of_order.find(m_last_received.left)) options.sack[n++] = *latest;
-        for (std::size_t i = m_out_of_order.count(); i-- > 0 && n < options.sack.size();) {
-            if (n > 0 && m_out_of_order[i] == options.sack[0]) continue;
-            options.sack[n++] = m_out_of_order[i];
-        }
-        options.sack_count = static_cast<std::uint8_t>(n);
-    }
+    if (m_sack_ok && !syn && (flags & k_ack) != 0 && (!m_out_of_order.empty() || m_dsack)) fill_sack_blocks(options);
     // Every segment on the wire must fit the MTU: SACK blocks give way first, then payload
     // (and a FIN that no longer ends the segment waits for the next one). A TSO send is
     // cut by the device into segments of `per_segment` bytes, each with these headers
@@ -126,6 +118,10 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
         ++m_layer.mutable_stats().tso_sends;
     }
     if ((flags & k_ack) != 0) {
+        if (m_dsack && options.sack_count > 0) {
+            m_dsack.reset();
+            ++m_stats.dsacks_sent;
+        }
         m_last_ack_sent = m_rcv_nxt;
         m_delack_at.reset();
         m_unacked_segments = 0;
@@ -133,6 +129,8 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
     }
     std::uint32_t end = seq + length + (syn ? 1 : 0) + ((flags & k_fin) != 0 ? 1 : 0);
     if (end != seq) {
+        if (!syn && use_scoreboard()) m_board.on_sent(seq, end, per_segment, now);
+        if (m_in_recovery && use_scoreboard()) m_prr.on_sent(end - seq);
         if (seq_gt(end, m_snd_max)) m_snd_max = end;
         if (!m_rto_at) restart_rto(now);
         if (retransmission) {
@@ -193,104 +191,65 @@ void TcpConnection::schedule_ack(runtime::Instant now, bool immediately) {
 
 std::uint32_t TcpConnection::effective_cwnd() const { return m_cc.cwnd() + m_cwnd_extra; }
 
-bool TcpConnection::is_lost(std::uint32_t seq) const {
-    // RFC 6675 §4 IsLost: more than (DupThresh - 1) * SMSS bytes SACKed above it.
-    return m_sacked.bytes_above(seq) > (k_dup_threshold - 1) * m_mss;
+bool TcpConnection::retransmit(const ScoreboardEntry& segment, runtime::Instant now) {
+    std::uint32_t stop = data_end();
+    std::uint32_t data_stop = seq_lt(stop, segment.end) ? stop : segment.end;
+    std::uint32_t length = data_stop - segment.start;
+    bool fin = m_fin_sent && segment.end == stop + 1;
+    return send_segment(segment.start, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true);
 }
 
-std::uint32_t TcpConnection::pipe() const {
-    // RFC 6675 §4 SetPipe, walking the unSACKed stretches in segment-sized steps.
-    std::uint32_t total = 0;
-    std::uint32_t s = m_snd_una;
-    std::size_t next = 0;
-    while (seq_lt(s, m_snd_max)) {
-        while (next < m_sacked.count() && seq_le(m_sacked[next].right, s)) ++next;
-        if (next < m_sacked.count() && seq_le(m_sacked[next].left, s)) {
-            s = m_sacked[next].right;
-            continue;
-        }
-        std::uint32_t end = s + m_mss;
-        if (next < m_sacked.count() && seq_lt(m_sacked[next].left, end)) end = m_sacked[next].left;
-        if (seq_gt(end, m_snd_max)) end = m_snd_max;
-        std::uint32_t length = end - s;
-        if (!is_lost(s)) total += length;
-        if (seq_lt(s, m_high_rxt)) total += length;
-        s = end;
-    }
-    return total;
-}
-
-bool TcpConnection::send_sack_recovery(runtime::Instant now) {
-    // RFC 6675 §5 step (C): while the pipe leaves room for a segment, NextSeg().
+bool TcpConnection::send_from_scoreboard(runtime::Instant now) {
     bool sent = false;
-    for (int guard = 0; guard < 256; ++guard) {
-        std::uint32_t in_pipe = pipe();
-        if (in_pipe >= m_cc.cwnd() || m_cc.cwnd() - in_pipe < m_mss) break;
-        // (1) the first unSACKed sequence number above HighRxt that IsLost.
-        std::uint32_t s = seq_gt(m_high_rxt, m_snd_una) ? m_high_rxt : m_snd_una;
-        std::optional<std::uint32_t> hole;
-        while (seq_lt(s, m_sacked.highest())) {
-            if (const SackBlock* r = m_sacked.find(s)) {
-                s = r->right;
-                continue;
-            }
-            if (is_lost(s)) hole = s;
-            break;
-        }
-        if (hole) {
-            std::uint32_t end = *hole + m_mss;
-            for (std::size_t i = 0; i < m_sacked.count(); ++i) {
-                if (seq_gt(m_sacked[i].left, *hole) && seq_lt(m_sacked[i].left, end)) end = m_sacked[i].left;
-            }
-            std::uint32_t data_stop = data_end();
-            if (seq_gt(end, data_stop)) end = data_stop;
-            bool fin = m_fin_sent && end == data_stop;
-            std::uint32_t length = end - *hole;
-            if (length == 0 && !fin) break;
-            if (!send_segment(*hole, length, static_cast<std::uint8_t>(k_ack | (fin ? k_fin : 0)), now, true)) break;
-            fin = fin && *hole + length == data_stop;
-            m_high_rxt = *hole + length + (fin ? 1 : 0);
+    std::size_t from = 0;
+    for (;;) {
+        std::uint32_t cwnd = m_cc.cwnd();
+        std::uint32_t pipe = m_board.in_flight();
+        std::uint32_t room = cwnd > pipe ? cwnd - pipe : 0;
+        // What was deemed lost goes first, oldest first (RFC 6675 §5 NextSeg rule 1, RFC
+        // 8985 §6.2's segments marked lost). It was within the peer's window when first
+        // sent, so only the congestion window holds it back.
+        std::optional<std::size_t> lost = m_board.lost_bytes() > 0 ? m_board.first_lost(from) : std::nullopt;
+        if (lost) {
+            const ScoreboardEntry& segment = m_board[*lost];
+            if (room < min32(segment.length(), m_mss)) break;
+            if (!retransmit(segment, now)) break;
+            from = *lost;
             sent = true;
             continue;
         }
-        // (2) new data, if the receiver's window allows.
-        if (!send_new_data(now, true)) break;
-        sent = true;
+        // Then new data, as the window and the peer's window allow.
+        if (room > 0 && send_new_data(now, room)) sent = true;
+        return sent;
     }
     return sent;
 }
 
-bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
+bool TcpConnection::send_new_data(runtime::Instant now, std::uint32_t budget, bool one_segment) {
     bool sent = false;
     for (;;) {
-        if (m_sack_ok) {
-            if (const SackBlock* r = m_sacked.find(m_snd_nxt)) {
-                m_snd_nxt = r->right;  // after a timeout: skip what the peer holds
-                continue;
-            }
-        }
-        std::uint32_t window = min32(one_segment ? 0xFFFF'FFFF : effective_cwnd(), m_snd_wnd);
+        // The peer's window counts from SND.UNA; the congestion budget from what this
+        // call has sent.
         std::uint32_t in_flight = m_snd_nxt - m_snd_una;
-        std::uint32_t usable = window > in_flight ? window - in_flight : 0;
+        std::uint32_t usable = m_snd_wnd > in_flight ? m_snd_wnd - in_flight : 0;
+        if (!one_segment) usable = min32(usable, budget);
         std::uint32_t end = data_end();
         std::uint32_t available = seq_lt(m_snd_nxt, end) ? end - m_snd_nxt : 0;
         // With TSO, several whole segments go out in one send, but at most a quarter of the
         // congestion window (and at least two segments): a whole window in one burst
         // would overflow short queues on the path (Linux sizes its TSO sends by the
-        // pacing rate for the same reason). One segment means one MSS: SACK recovery's
-        // pipe accounting and the tail loss probe send a segment at a time.
+        // pacing rate for the same reason). One segment means one MSS (the tail loss
+        // probe).
         std::uint32_t burst =
             m_layer.tso_limit() > 0 && !one_segment ? std::max(2 * m_mss, effective_cwnd() / 4) : m_mss;
+        if (use_scoreboard()) {
+            // Every segment needs an entry on the scoreboard.
+            if (m_board.full()) break;
+            std::size_t entries = m_board.free_entries();
+            if (entries < 0xFFFF / m_mss) burst = min32(burst, static_cast<std::uint32_t>(entries) * m_mss);
+        }
         std::uint32_t length = min32(min32(available, usable), min32(burst, 0xFFFF));
         if (length > m_mss && length < available) length -= length % m_mss;
-        if (m_sack_ok) {
-            for (std::size_t i = 0; i < m_sacked.count(); ++i) {
-                if (seq_gt(m_sacked[i].left, m_snd_nxt)) {
-                    length = min32(length, m_sacked[i].left - m_snd_nxt);
-                    break;
-                }
-            }
-        }
         bool fin = m_fin_queued && !m_fin_acked && m_snd_nxt + length == end && length == available &&
                    (m_state == TcpState::FinWait1 || m_state == TcpState::LastAck || m_state == TcpState::Closing);
         if (length == 0 && !fin) break;
@@ -307,6 +266,7 @@ bool TcpConnection::send_new_data(runtime::Instant now, bool one_segment) {
         fin = fin && m_snd_nxt + length == end;
         if (fin) m_fin_sent = true;
         m_snd_nxt += length + (fin ? 1 : 0);
+        budget = budget > length ? budget - length : 0;
         sent = true;
         if (fin || one_segment) break;
     }
@@ -319,10 +279,13 @@ void TcpConnection::output(runtime::Instant now) {
         if (m_ack_now && m_state == TcpState::TimeWait) send_ack(now);
         return;
     }
-    if (m_in_recovery && m_sack_ok)
-        send_sack_recovery(now);
-    else
-        send_new_data(now);
+    if (use_scoreboard()) {
+        send_from_scoreboard(now);
+    } else {
+        std::uint32_t in_flight = m_snd_nxt - m_snd_una;
+        std::uint32_t window = effective_cwnd();
+        send_new_data(now, window > in_flight ? window - in_flight : 0);
+    }
     if (m_ack_now) send_ack(now);
     // Data waiting and nothing in flight: the window is closed (probe it, RFC 9293
     // §3.8.6.1) or too small to use (the SWS override, RFC 1122 §4.2.3.4). Either way no
@@ -343,7 +306,7 @@ void TcpConnection::retry_output(runtime::Instant now) {
 
 std::optional<runtime::Instant> TcpConnection::next_deadline() const {
     std::optional<runtime::Instant> next;
-    for (const auto& t : {m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at, m_tlp_at}) {
+    for (const auto& t : {m_rto_at, m_delack_at, m_persist_at, m_keepalive_at, m_state_timer_at, m_tlp_at, m_reo_at}) {
         if (t && (!next || *t < *next)) next = t;
     }
     return next;
@@ -360,6 +323,7 @@ void TcpConnection::on_timer(runtime::Instant now) {
         on_rto(now);
         if (m_state == TcpState::Closed) return;
     }
+    if (m_reo_at && *m_reo_at <= now) on_reorder_timeout(now);
     if (m_tlp_at && *m_tlp_at <= now) on_tail_loss_probe(now);
     if (m_persist_at && *m_persist_at <= now) on_persist(now);
     if (m_delack_at && *m_delack_at <= now) {
@@ -369,13 +333,21 @@ void TcpConnection::on_timer(runtime::Instant now) {
     if (m_keepalive_at && *m_keepalive_at <= now) on_keepalive(now);
 }
 
+// RFC 8985 §6.3: segments that were waiting out the reordering window are lost now.
+void TcpConnection::on_reorder_timeout(runtime::Instant now) {
+    m_reo_at.reset();
+    if (!use_scoreboard() || m_board.empty()) return;
+    detect_loss(0, now);
+    if (synchronized()) output(now);
+}
+
 // RFC 8985 §7.2: PTO = 2 SRTT (plus the peer's worst delayed ACK when only one segment is
 // out), not below 10 ms, and only when it comes before the retransmission timeout.
 void TcpConnection::arm_tail_loss_probe(runtime::Instant now) {
     m_tlp_at.reset();
     auto srtt = m_rtt.srtt();
-    if (!m_config.tail_loss_probe || !m_sack_ok || m_tlp_sent || m_in_recovery || !srtt ||
-        m_state != TcpState::Established || m_snd_una == m_snd_max)
+    if (!m_config.tail_loss_probe || !use_scoreboard() || m_tlp_sent || m_in_recovery || m_rto_recovery ||
+        m_reo_at || !srtt || m_state != TcpState::Established || m_snd_una == m_snd_max)
         return;
     runtime::Duration pto = std::max<runtime::Duration>(2 * *srtt, std::chrono::milliseconds(10));
     if (flight_size() <= m_mss) pto += std::chrono::milliseconds(200);  // WCDelAckT
@@ -386,22 +358,33 @@ void TcpConnection::arm_tail_loss_probe(runtime::Instant now) {
 // RFC 8985 §7.3: new data if the window allows, else the last segment sent again.
 void TcpConnection::on_tail_loss_probe(runtime::Instant now) {
     m_tlp_at.reset();
-    if (m_in_recovery || m_snd_una == m_snd_max || m_state != TcpState::Established) return;
+    if (m_in_recovery || m_rto_recovery || m_snd_una == m_snd_max || m_state != TcpState::Established) return;
     m_tlp_sent = true;
     ++m_stats.tail_loss_probes;
     ++m_layer.mutable_stats().tail_loss_probes;
-    if (!send_new_data(now, true)) {
-        std::uint32_t end = seq_lt(data_end(), m_snd_max) ? data_end() : m_snd_max;
-        if (!seq_lt(m_snd_una, end)) return;
-        std::uint32_t length = min32(m_mss, end - m_snd_una);
-        (void)send_segment(end - length, length, k_ack, now, true);
+    bool sent_new = send_new_data(now, m_mss, true);
+    if (!sent_new) {
+        // The highest segment not SACKed.
+        for (std::size_t i = m_board.size(); i-- > 0;) {
+            const ScoreboardEntry& segment = m_board[i];
+            if (segment.sacked) continue;
+            std::uint32_t start = segment.end - segment.start > m_mss ? segment.end - m_mss : segment.start;
+            ScoreboardEntry tail = segment;
+            tail.start = start;
+            if (!retransmit(tail, now)) return;
+            break;
+        }
     }
+    // §7.4: the episode lasts until an ACK beyond what was sent now.
+    m_tlp_high_seq = m_snd_max;
+    m_tlp_retransmitted = !sent_new;
     restart_rto(now);
 }
 
 void TcpConnection::on_rto(runtime::Instant now) {
     m_rto_at.reset();
     m_tlp_at.reset();
+    m_reo_at.reset();
     ++m_stats.timeouts;
     ++m_layer.mutable_stats().timeouts;
     if (m_state == TcpState::SynSent || m_state == TcpState::SynReceived) {
@@ -419,18 +402,34 @@ void TcpConnection::on_rto(runtime::Instant now) {
         enter_closed(TcpError::TimedOut, now);
         return;
     }
-    // RFC 6298 §5.5-5.7, RFC 5681 §3.1 (4), RFC 6582 §4, RFC 6675 §5.1.
+    if (m_retransmissions == 1 && m_ts_ok) {
+        // RFC 3522 §2: remember the retransmission's timestamp, and what to go back to.
+        m_rto_tsval = timestamp_now(now);
+        m_undo_cc = m_cc;
+    }
+    // RFC 6298 §5.5-5.7, RFC 5681 §3.1 (4), RFC 6582 §4.
     m_cc.on_retransmission_timeout(flight_size(), now);
     m_rtt.back_off();
     m_in_recovery = false;
     m_cwnd_extra = 0;
     m_dupacks = 0;
     m_recover = m_snd_max;
-    m_high_rxt = m_snd_una;
-    m_sacked.clear();
     m_rtt_valid = false;
+    m_tlp_high_seq.reset();
+    if (use_scoreboard()) {
+        // RFC 8985 §6.3 and RFC 6675 §5.1: everything not SACKed is lost; what the peer
+        // SACKed stays on the scoreboard and is not sent again. Resending starts from the
+        // oldest, one segment now (cwnd is one segment) and more as ACKs open the window.
+        m_rto_recovery = true;
+        m_board.renege_front();
+        (void)m_board.mark_lost_sent_by(now);
+        std::optional<std::size_t> first = m_board.first_lost();
+        if (first) (void)retransmit(m_board[*first], now);
+        if (!m_rto_at) restart_rto(now);
+        return;
+    }
     m_snd_nxt = m_snd_una;
-    if (!send_new_data(now)) {
+    if (!send_new_data(now, m_cc.cwnd())) {
         // A closed window: resend the first segment anyway, as a probe the peer answers.
         std::uint32_t end = data_end();
         std::uint32_t length = seq_lt(m_snd_una, end) ? min32(m_mss, end - m_snd_una) : 0;

@@ -12,7 +12,9 @@ namespace net {
 
 // Outside the estimator so that `Config = {}` can be a default argument.
 struct TcpRttConfig {
-    runtime::Duration min_rto = std::chrono::seconds{1};                 // RFC 6298 §2.4
+    // RFC 6298 §2.4 says the RTO "SHOULD be rounded up to 1 second"; like Linux we take
+    // 200 ms (docs/tcp-algorithms.md says why). `tcp_min_rto_ms=` sets it.
+    runtime::Duration min_rto = std::chrono::milliseconds{200};
     runtime::Duration max_rto = std::chrono::seconds{60};                // §2.5: at least 60 s
     runtime::Duration initial_rto = std::chrono::seconds{1};             // §2.1
     runtime::Duration clock_granularity = std::chrono::milliseconds{1};  // G in §2

@@ -1,6 +1,7 @@
 // Crafted-segment tests, part 2: sending and its timers (RFC 6298), closing, RFC 5961's
 // defences, PAWS, SYN cookies and the memory bounds. Part 1: tcp_crafted_test.cpp.
 
+#include "net/tcp_scoreboard.hpp"
 #include "test/unit/net/tcp_crafted.hpp"
 
 using namespace test::crafted;
@@ -16,7 +17,7 @@ TEST_CASE("tcp crafted: a zero send window is probed with back-off until it open
     CHECK(f.take().empty());  // nothing may go
 
     runtime::Instant last = f.now();
-    runtime::Duration interval = 1s;  // the RTO, doubled per probe
+    runtime::Duration interval = 200ms;  // the RTO (its 200 ms minimum), doubled per probe
     for (int i = 0; i < 3; ++i) {
         auto at = f.run_next_timer();
         REQUIRE(at);
@@ -68,8 +69,10 @@ TEST_CASE("tcp crafted: retransmission timeout values and back-off (RFC 6298)", 
     REQUIRE(f.stream.try_write(payload));
     CHECK(f.take_one().payload == payload);
     runtime::Instant last = f.now();
-    // §2.4: at least 1 s; §5.5: doubled per timeout; §2.5: capped at 60 s.
-    std::vector<runtime::Duration> expected = {1s, 2s, 4s, 8s, 16s, 32s, 60s, 60s, 60s, 60s, 60s, 60s};
+    // §2.4: at least min_rto (200 ms by default); §5.5: doubled per timeout; §2.5: capped
+    // at 60 s.
+    std::vector<runtime::Duration> expected = {200ms,  400ms,  800ms,  1600ms, 3200ms, 6400ms,
+                                               12800ms, 25600ms, 51200ms, 60s, 60s, 60s};
     REQUIRE(expected.size() == f.tcp.config().max_retransmissions);
     for (auto interval : expected) {
         auto at = f.run_next_timer();
@@ -103,7 +106,7 @@ TEST_CASE("tcp crafted: a tail loss probe resends the last segment after two rou
     const TcpRttEstimator& rtt = f.stream.connection().rtt();
     REQUIRE(f.stream.try_write(bytes(100, 1)));
     (void)f.take();
-    f.advance(200ms);
+    f.advance(100ms);    // within the RTO (200 ms at least)
     f.ack(f.snd + 100);  // an RTT sample
     f.snd += 100;
     REQUIRE(rtt.srtt());
@@ -146,7 +149,7 @@ TEST_CASE("tcp crafted: without SACK there is no tail loss probe", "[tcp][crafte
     runtime::Instant start = g.now();
     auto rto = g.run_next_timer();
     REQUIRE(rto);
-    CHECK(*rto - start == 1s);
+    CHECK(*rto - start == 200ms);
     CHECK(g.stream.connection().stats().tail_loss_probes == 0);
 }
 
@@ -159,11 +162,11 @@ TEST_CASE("tcp crafted: Karn: no RTT sample from a retransmitted segment, back-o
     auto payload = bytes(100, 7);
     REQUIRE(f.stream.try_write(payload));
     (void)f.take();
-    f.advance(300ms);
+    f.advance(150ms);
     f.ack(f.snd + 100);  // timed, not retransmitted: a sample
     CHECK(rtt.sample_count() == 2);
     REQUIRE(rtt.srtt());
-    CHECK(rtt.srtt()->count() == (std::chrono::nanoseconds(300ms) / 8).count());  // §2.3, from SRTT 0
+    CHECK(rtt.srtt()->count() == (std::chrono::nanoseconds(150ms) / 8).count());  // §2.3, from SRTT 0
     f.snd += 100;
 
     REQUIRE(f.stream.try_write(payload));
@@ -175,7 +178,7 @@ TEST_CASE("tcp crafted: Karn: no RTT sample from a retransmitted segment, back-o
     f.ack(f.snd + 100);
     CHECK(rtt.sample_count() == 2);  // Karn: ambiguous, not sampled
     CHECK(rtt.back_off_count() == 0);
-    CHECK(rtt.rto() == 1s);
+    CHECK(rtt.rto() == 200ms);
 }
 
 TEST_CASE("tcp crafted: keepalive probes after idle, answered or not", "[tcp][crafted]") {
@@ -518,25 +521,29 @@ TEST_CASE("tcp crafted: memory_limit refuses connections cleanly", "[tcp][crafte
 }
 
 TEST_CASE("tcp crafted: near memory_limit a connection gets smaller buffers, down to min_buffer", "[tcp][crafted]") {
+    // Each connection's buffers and its scoreboard.
+    auto cost = [](std::size_t each_way) {
+        return 2 * each_way + TcpScoreboard::bytes_for(TcpScoreboard::capacity_for(each_way));
+    };
     TcpConfig config;
     config.send_buffer = config.receive_buffer = std::size_t{256} * 1024;
     config.min_buffer = std::size_t{64} * 1024;
-    config.memory_limit = std::size_t{640} * 1024;
+    config.memory_limit = cost(std::size_t{256} * 1024) + cost(std::size_t{64} * 1024);
     Fixture f(config);
     auto first = f.tcp.start_connect(test::k_peer_ip, 9);
     REQUIRE(first);
-    CHECK(f.tcp.memory_used() == std::size_t{512} * 1024);                       // the full 256 KiB each way
+    CHECK(f.tcp.memory_used() == cost(std::size_t{256} * 1024));                 // the full 256 KiB each way
     CHECK(f.take_one().options.window_scale == std::optional<std::uint8_t>(3));  // 256 KiB needs a shift of 3
     // 128 KiB left: halved twice, to 64 KiB each way.
     auto second = f.tcp.start_connect(test::k_peer_ip, 10);
     REQUIRE(second);
-    CHECK(f.tcp.memory_used() == std::size_t{640} * 1024);
+    CHECK(f.tcp.memory_used() == config.memory_limit);
     CHECK(f.take_one().options.window_scale == std::optional<std::uint8_t>(1));  // sized for its 64 KiB
     // Nothing left, and min_buffer is the floor: refused.
     auto third = f.tcp.start_connect(test::k_peer_ip, 11);
     REQUIRE(!third);
     CHECK(third.error() == TcpError::NoMemory);
-    CHECK(f.tcp.memory_used() == std::size_t{640} * 1024);
+    CHECK(f.tcp.memory_used() == config.memory_limit);
 }
 
 TEST_CASE("tcp crafted: max_connections refuses connections cleanly", "[tcp][crafted]") {
@@ -683,7 +690,7 @@ TEST_CASE("tcp crafted: a window too small for SWS avoidance is used after the o
     runtime::Instant start = f.now();
     auto at = f.run_next_timer();
     REQUIRE(at);
-    CHECK(*at - start == 1s);
+    CHECK(*at - start == 200ms);
     SentSegment s = f.take_one();
     CHECK(s.seq == f.snd);
     CHECK(s.payload == std::vector<std::byte>(payload.begin(), payload.begin() + 15));
