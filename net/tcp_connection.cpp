@@ -510,7 +510,9 @@ void TcpConnection::process_tlp_ack(const TcpSegment& seg, bool advanced, bool d
     // was not needed (a D-SACK, or a plain duplicate ACK, shows the original arrived).
     if (!m_tlp_high_seq) return;
     std::uint32_t ack = seg.acknowledgment();
-    if (!m_tlp_retransmitted || dsack) {
+    bool not_needed = !m_tlp_retransmitted || dsack ||
+                      (!advanced && newly_sacked == 0 && seg.payload().empty() && seq_ge(ack, *m_tlp_high_seq));
+    if (not_needed) {
         m_tlp_high_seq.reset();
     } else if (seq_gt(ack, *m_tlp_high_seq)) {
         m_tlp_high_seq.reset();
@@ -519,8 +521,6 @@ void TcpConnection::process_tlp_ack(const TcpSegment& seg, bool advanced, bool d
             m_cc.on_congestion_event(flight_size(), now);
             m_cc.on_recovery_exit(now);
         }
-    } else if (!advanced && newly_sacked == 0 && seg.payload().empty() && seq_ge(ack, *m_tlp_high_seq)) {
-        m_tlp_high_seq.reset();
     }
 }
 

@@ -87,10 +87,10 @@ struct TcpConfig {
     unsigned max_retransmissions = 12;  // of one segment before the connection times out
     unsigned max_syn_retransmissions = 6;
     TcpRttEstimator::Config rtt{};
-    std::size_t max_connections = 1024;                        // in the table, any state
+    std::size_t max_connections = 1024;  // in the table, any state
     // All connections' buffers and scoreboards together: 64 connections of the default size.
     std::size_t memory_limit = std::size_t{33} * 1024 * 1024;
-    std::size_t syn_queue = 128;                               // half-open connections per listener before SYN cookies
+    std::size_t syn_queue = 128;  // half-open connections per listener before SYN cookies
     bool syn_cookies = true;
     unsigned challenge_acks_per_second = 100;  // RFC 5961 §7
 };
@@ -104,7 +104,7 @@ struct TcpConnectionStats {
     std::uint64_t zero_window_probes = 0, paws_rejected = 0, challenge_acks = 0;
     std::uint64_t tso_sends = 0;  // sends of several segments at once, cut by the device
     std::uint64_t tail_loss_probes = 0;
-    std::uint64_t rack_lost_segments = 0;   // deemed lost by RACK (RFC 8985 §6.2)
+    std::uint64_t rack_lost_segments = 0;    // deemed lost by RACK (RFC 8985 §6.2)
     std::uint64_t lost_retransmissions = 0;  // of those, retransmissions lost again
     std::uint64_t spurious_timeouts = 0;     // undone by the Eifel algorithm (RFC 3522)
     std::uint64_t dsacks_received = 0, dsacks_sent = 0;
@@ -295,7 +295,7 @@ private:
     std::size_t m_recent_count = 0;
     std::optional<SackBlock> m_dsack;  // a duplicate received, for the next ACK (RFC 2883)
     TcpScoreboard m_board;             // with SACK: every segment in flight
-    bool m_fin_queued = false;    // the application shut down: FIN after the data
+    bool m_fin_queued = false;         // the application shut down: FIN after the data
     bool m_fin_sent = false;
     bool m_fin_acked = false;
     std::optional<std::uint32_t> m_peer_fin;  // sequence number of the peer's FIN, once seen

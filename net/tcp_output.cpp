@@ -346,8 +346,8 @@ void TcpConnection::on_reorder_timeout(runtime::Instant now) {
 void TcpConnection::arm_tail_loss_probe(runtime::Instant now) {
     m_tlp_at.reset();
     auto srtt = m_rtt.srtt();
-    if (!m_config.tail_loss_probe || !use_scoreboard() || m_tlp_sent || m_in_recovery || m_rto_recovery ||
-        m_reo_at || !srtt || m_state != TcpState::Established || m_snd_una == m_snd_max)
+    if (!m_config.tail_loss_probe || !use_scoreboard() || m_tlp_sent || m_in_recovery || m_rto_recovery || m_reo_at ||
+        !srtt || m_state != TcpState::Established || m_snd_una == m_snd_max)
         return;
     runtime::Duration pto = std::max<runtime::Duration>(2 * *srtt, std::chrono::milliseconds(10));
     if (flight_size() <= m_mss) pto += std::chrono::milliseconds(200);  // WCDelAckT

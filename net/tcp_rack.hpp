@@ -36,7 +36,7 @@ public:
 
     struct Detection {
         std::size_t newly_lost = 0;
-        std::size_t lost_retransmissions = 0;  // of those, segments lost again when resent
+        std::size_t lost_retransmissions = 0;      // of those, segments lost again when resent
         std::optional<runtime::Duration> timeout;  // when to look again (§6.3's reordering timer)
     };
     // §6.2 step 5: marks in `board` the segments now deemed lost.

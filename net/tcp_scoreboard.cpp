@@ -167,9 +167,8 @@ std::optional<std::size_t> TcpScoreboard::find(std::uint32_t seq) const {
     if (m_count == 0 || seq_lt(seq, (*this)[0].start) || seq_ge(seq, m_right)) return std::nullopt;
     // Entries are contiguous and in order: the last one starting at or before seq.
     const ScoreboardEntry* begin = m_entries + m_first;
-    const ScoreboardEntry* it = std::upper_bound(begin, begin + m_count, seq, [](std::uint32_t s, const ScoreboardEntry& e) {
-        return seq_lt(s, e.start);
-    });
+    const ScoreboardEntry* it = std::upper_bound(
+        begin, begin + m_count, seq, [](std::uint32_t s, const ScoreboardEntry& e) { return seq_lt(s, e.start); });
     return static_cast<std::size_t>(it - begin) - 1;
 }
 
