@@ -71,8 +71,8 @@ TEST_CASE("tcp crafted: retransmission timeout values and back-off (RFC 6298)", 
     runtime::Instant last = f.now();
     // §2.4: at least min_rto (200 ms by default); §5.5: doubled per timeout; §2.5: capped
     // at 60 s.
-    std::vector<runtime::Duration> expected = {200ms,  400ms,  800ms,  1600ms, 3200ms, 6400ms,
-                                               12800ms, 25600ms, 51200ms, 60s, 60s, 60s};
+    std::vector<runtime::Duration> expected = {200ms,   400ms,   800ms,   1600ms, 3200ms, 6400ms,
+                                               12800ms, 25600ms, 51200ms, 60s,    60s,    60s};
     REQUIRE(expected.size() == f.tcp.config().max_retransmissions);
     for (auto interval : expected) {
         auto at = f.run_next_timer();
