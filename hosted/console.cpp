@@ -32,19 +32,4 @@ void console_write(std::string_view text) {
 
 fmt::Sink& console_sink() { return g_stdout_sink; }
 
-void LineSink::write(std::string_view text) {
-    while (!text.empty()) {
-        std::size_t n = text.size() < m_buffer.size() - m_used ? text.size() : m_buffer.size() - m_used;
-        for (std::size_t i = 0; i < n; ++i) m_buffer[m_used + i] = text[i];
-        m_used += n;
-        text.remove_prefix(n);
-        if (m_used == m_buffer.size()) flush();
-    }
-}
-
-void LineSink::flush() {
-    if (m_used != 0) console_write(std::string_view(m_buffer.data(), m_used));
-    m_used = 0;
-}
-
 }  // namespace kernel

@@ -10,6 +10,7 @@
 
 #include "kernel/exit.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/result.hpp"
 
 namespace kernel {
 namespace {
@@ -39,5 +40,7 @@ void panic_end(std::uint64_t /*frame_pointer*/) {
 }
 
 void exit(int code) { std::exit(code); }
+
+void detail::broken_result(const char* what) { panic("{}", what); }
 
 }  // namespace kernel

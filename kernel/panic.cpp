@@ -6,6 +6,7 @@
 #include "kernel/cpu.hpp"
 #include "kernel/exit.hpp"
 #include "kernel/gdt.hpp"
+#include "kernel/result.hpp"
 #include "kernel/symbols.hpp"
 
 extern "C" const std::byte __ksyms_start[];
@@ -162,6 +163,8 @@ void report_exception(const InterruptFrame& frame) {
     print_backtrace(frame.rip, frame.rbp);
     kernel::exit(k_exit_panic);
 }
+
+void detail::broken_result(const char* what) { panic("{}", what); }
 
 }  // namespace kernel
 

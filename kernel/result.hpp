@@ -8,6 +8,13 @@
 
 namespace kernel {
 
+namespace detail {
+// A Result used against its state: value() of an error, error() of a value. A broken
+// invariant of the caller; the kernel and the hosted target panic with `what`, the host
+// tests throw.
+[[noreturn]] void broken_result(const char* what);
+}  // namespace detail
+
 template <typename E>
 struct Err {
     E error;
@@ -63,16 +70,27 @@ public:
 
     [[nodiscard]] constexpr bool has_value() const { return m_ok; }
     constexpr explicit operator bool() const { return m_ok; }
-    constexpr T& value() & { return m_value; }
-    constexpr const T& value() const& { return m_value; }
-    constexpr T&& value() && { return std::move(m_value); }
-    constexpr T release_value() { return std::move(m_value); }
+    constexpr T& value() & { return checked_value(); }
+    constexpr const T& value() const& {
+        if (!m_ok) detail::broken_result("Result: value() of an error");
+        return m_value;
+    }
+    constexpr T&& value() && { return std::move(checked_value()); }
+    constexpr T release_value() { return std::move(checked_value()); }
     constexpr T value_or(T fallback) const { return m_ok ? m_value : fallback; }
-    constexpr E error() const { return m_error; }
-    constexpr T* operator->() { return &m_value; }
-    constexpr T& operator*() { return m_value; }
+    constexpr E error() const {
+        if (m_ok) detail::broken_result("Result: error() of a value");
+        return m_error;
+    }
+    constexpr T* operator->() { return &checked_value(); }
+    constexpr T& operator*() { return checked_value(); }
 
 private:
+    constexpr T& checked_value() {
+        if (!m_ok) detail::broken_result("Result: value() of an error");
+        return m_value;
+    }
+
     union {
         T m_value;
         E m_error;
@@ -92,9 +110,14 @@ public:
 
     [[nodiscard]] constexpr bool has_value() const { return m_ok; }
     constexpr explicit operator bool() const { return m_ok; }
-    constexpr void value() const {}
-    constexpr void release_value() const {}
-    constexpr E error() const { return m_error; }
+    constexpr void value() const {
+        if (!m_ok) detail::broken_result("Result: value() of an error");
+    }
+    constexpr void release_value() const { value(); }
+    constexpr E error() const {
+        if (m_ok) detail::broken_result("Result: error() of a value");
+        return m_error;
+    }
 
 private:
     bool m_ok = true;

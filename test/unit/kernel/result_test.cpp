@@ -36,3 +36,13 @@ TEST_CASE("Result carries a value or an error, and TRY propagates the error") {
     CHECK_FALSE(r.has_value());
     CHECK(half(3).value_or(-1) == -1);
 }
+
+TEST_CASE("Result: using a value that is an error, or an error that is a value, is a broken invariant") {
+    auto odd = half(3);
+    CHECK_THROWS_WITH(odd.value(), "Result: value() of an error");
+    CHECK_THROWS_WITH(*odd, "Result: value() of an error");
+    CHECK_THROWS_WITH(odd.release_value(), "Result: value() of an error");
+    CHECK_THROWS_WITH(half(4).error(), "Result: error() of a value");
+    CHECK_THROWS_WITH(check_even(3).value(), "Result: value() of an error");
+    CHECK_THROWS_WITH(check_even(4).error(), "Result: error() of a value");
+}
