@@ -45,8 +45,12 @@ Signal::TimedAwaiter::~TimedAwaiter() {
 }
 
 bool Signal::TimedAwaiter::await_ready() noexcept {
+    // A deadline already past still suspends: the timer fires at the end of this turn and
+    // the waiter resumes in the next. A task that polls on deadlines (the network stack
+    // with output waiting for transmit buffers) thus lets the other tasks run and the turn
+    // end, where the kernel's deferred device stores go out (kernel/gates/deferred.hpp).
     if (m_signal.m_pending.exchange(false, std::memory_order_acquire)) return m_result = true;
-    return m_deadline <= EventLoop::current().now();
+    return false;
 }
 
 void Signal::TimedAwaiter::await_suspend(std::coroutine_handle<> waiter) {

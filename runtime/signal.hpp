@@ -39,7 +39,8 @@ public:
     // One coroutine at a time may wait.
     Awaiter wait() { return Awaiter{*this}; }
 
-    // co_await: true when notified, false when deadline came first.
+    // co_await: true when notified, false when deadline came first. It always suspends:
+    // with the deadline past, until the next turn of the loop.
     class TimedAwaiter : private TimerEntry {
     public:
         TimedAwaiter(Signal& signal, Instant deadline) : TimerEntry(&fire), m_signal(signal), m_deadline(deadline) {}

@@ -262,6 +262,38 @@ TEST_CASE("signals: wait_until wakes on the signal or on the deadline, never bot
     CHECK(loop.timers().empty());
 }
 
+TEST_CASE("signals: a wait whose deadline has passed yields, so a polling task cannot starve the others") {
+    test::FakePlatform platform;
+    EventLoop loop(platform);
+    runtime::Signal ping;
+    runtime::Signal poll;
+    int woken = 0;
+    bool stop = false;
+    auto other = [&]() -> Task<int> {
+        while (!stop) {
+            co_await ping.wait();
+            ++woken;
+        }
+        co_return woken;
+    };
+    auto main = [&]() -> Task<int> {
+        auto handle = runtime::spawn(other());
+        int ran_between = 0;
+        for (int i = 0; i < 5; ++i) {
+            int before = woken;
+            ping.notify();
+            bool notified = co_await poll.wait_until(runtime::now() - 1ms);  // due already
+            CHECK_FALSE(notified);
+            if (woken > before) ++ran_between;
+        }
+        stop = true;
+        ping.notify();
+        co_return ran_between + 10 * co_await handle;
+    };
+    CHECK(loop.run(main()) == 5 + 10 * 6);
+    CHECK(loop.timers().empty());
+}
+
 namespace {
 
 // A platform whose timer interrupt is taken the moment the timer is armed, before the loop
