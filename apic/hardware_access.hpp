@@ -14,12 +14,11 @@ namespace apic {
 class X2ApicMsrAccess final : public LocalApicAccess {
 public:
     // Enters x2APIC mode (IA32_APIC_BASE as read: its EXTD bit is set here when clear) and
-    // reads the ID and version registers in the same gate; read() answers those two from
-    // then on (they are read-only).
+    // reads the ID and version registers; read() answers those two from then on (they are
+    // read-only, and each MSR read may be a gate: kernel/gates/).
     void enter(std::uint64_t apic_base);
     std::uint32_t read(LocalApicRegister reg) override;
     void write(LocalApicRegister reg, std::uint32_t value) override;
-    void write_list(std::span<const Write> writes) override;
     [[nodiscard]] bool x2apic() const override { return true; }
 
 private:
@@ -36,7 +35,6 @@ public:
     explicit XApicMmioAccess(kernel::MmioWindow window) : m_window(window) {}
     std::uint32_t read(LocalApicRegister reg) override;
     void write(LocalApicRegister reg, std::uint32_t value) override;
-    void write_list(std::span<const Write> writes) override;
     [[nodiscard]] bool x2apic() const override { return false; }
 
 private:
@@ -53,7 +51,6 @@ public:
     explicit IoApicMmioAccess(kernel::MmioWindow window) : m_window(window) {}
     std::uint32_t read(std::uint8_t index) override;
     void write(std::uint8_t index, std::uint32_t value) override;
-    void write_list(std::span<const Write> writes) override;
 
 private:
     kernel::MmioWindow m_window;

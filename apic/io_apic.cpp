@@ -1,7 +1,5 @@
 #include "apic/io_apic.hpp"
 
-#include <array>
-
 namespace apic {
 namespace {
 
@@ -33,14 +31,8 @@ kernel::Result<IoApic, IoApicError> IoApic::create(IoApicAccess& access, std::ui
 
 void IoApic::mask_all() {
     // The low word alone holds the mask bit; the destination in the high word does not
-    // matter. In batches: the MMIO access makes each one gate (hardware_access.hpp).
-    std::array<IoApicAccess::Write, 32> batch;
-    std::uint32_t pin = 0;
-    while (pin < m_pins) {
-        std::size_t count = 0;
-        for (; count < batch.size() && pin < m_pins; ++count, ++pin) batch[count] = {low_index(pin), k_low_masked};
-        m_access->write_list(std::span(batch).first(count));
-    }
+    // matter.
+    for (std::uint32_t pin = 0; pin < m_pins; ++pin) m_access->write(low_index(pin), k_low_masked);
 }
 
 void IoApic::set(std::uint32_t pin, const Redirection& redirection) {

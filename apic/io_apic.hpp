@@ -16,14 +16,6 @@ public:
     // written through IOWIN).
     virtual std::uint32_t read(std::uint8_t index) = 0;
     virtual void write(std::uint8_t index, std::uint32_t value) = 0;
-    // Several writes in order; the MMIO access batches them.
-    struct Write {
-        std::uint8_t index;
-        std::uint32_t value;
-    };
-    virtual void write_list(std::span<const Write> writes) {
-        for (const Write& write : writes) this->write(write.index, write.value);
-    }
 
 protected:
     IoApicAccess() = default;

@@ -1,6 +1,5 @@
 #include "apic/legacy_pic.hpp"
 
-#include <array>
 #include <cstdint>
 
 #include "kernel/cpu.hpp"
@@ -33,28 +32,23 @@ constexpr std::uint8_t k_pit_counter0_one_shot = 0x30;
 }  // namespace
 
 void silence() {
-    using kernel::cpu::PortWrite8;
-    // One batch (one gate where the kernel runs in ring 3), in this order: masked before
-    // the re-initialisation, so nothing is raised while it is half done.
-    const std::array<PortWrite8, 15> writes{{
-        {k_master_data.port(), k_mask_all},
-        {k_slave_data.port(), k_mask_all},
-        {k_master_command.port(), k_icw1_init},
-        {k_slave_command.port(), k_icw1_init},
-        {k_master_data.port(), k_master_vector_base},  // ICW2
-        {k_slave_data.port(), k_slave_vector_base},
-        {k_master_data.port(), k_icw3_master_slave_on_irq2},  // ICW3
-        {k_slave_data.port(), k_icw3_slave_identity},
-        {k_master_data.port(), k_icw4_8086_mode},  // ICW4
-        {k_slave_data.port(), k_icw4_8086_mode},
-        // Initialisation clears the masks (8259A: after ICW1 the IMR is cleared): mask again.
-        {k_master_data.port(), k_mask_all},
-        {k_slave_data.port(), k_mask_all},
-        {k_pit_control.port(), k_pit_counter0_one_shot},
-        {k_pit_counter0.port(), 0},
-        {k_pit_counter0.port(), 0},
-    }};
-    kernel::cpu::out8_list(writes);
+    // Masked before the re-initialisation, so nothing is raised while it is half done.
+    k_master_data.write(k_mask_all);
+    k_slave_data.write(k_mask_all);
+    k_master_command.write(k_icw1_init);
+    k_slave_command.write(k_icw1_init);
+    k_master_data.write(k_master_vector_base);  // ICW2
+    k_slave_data.write(k_slave_vector_base);
+    k_master_data.write(k_icw3_master_slave_on_irq2);  // ICW3
+    k_slave_data.write(k_icw3_slave_identity);
+    k_master_data.write(k_icw4_8086_mode);  // ICW4
+    k_slave_data.write(k_icw4_8086_mode);
+    // Initialisation clears the masks (8259A: after ICW1 the IMR is cleared): mask again.
+    k_master_data.write(k_mask_all);
+    k_slave_data.write(k_mask_all);
+    k_pit_control.write(k_pit_counter0_one_shot);
+    k_pit_counter0.write(0);
+    k_pit_counter0.write(0);
 }
 
 }  // namespace apic::legacy

@@ -1,47 +1,39 @@
 #include "apic/local_apic.hpp"
 
-#include <array>
-
 namespace apic {
 
 using namespace lapic;
 
 void LocalApic::enable(std::uint8_t spurious_vector, std::uint8_t error_vector, std::span<const LintNmi> nmis) {
-    // The version first, so that the writes go as one list (LocalApicAccess::write_list).
+    // Intel SDM vol. 3A §11.4.7.1 (software enable), §11.5.1 (the LVT), §11.5.3 (errors).
     const std::uint32_t entries = lvt_entries();
-    std::array<LocalApicAccess::Write, 16> writes;
-    std::size_t count = 0;
-    auto add = [&](LocalApicAccess::Write write) {
-        if (count < writes.size()) writes[count++] = write;
-    };
-    add(entry<k_task_priority>(0));
+    write<k_task_priority>(0);
     // Written whole rather than updated: a firmware's EOI-broadcast suppression (bit 12)
     // would leave level-triggered I/O APIC inputs waiting for an EOI that never comes.
-    add(entry<k_spurious>(spurious::k_software_enable.with(spurious::k_vector.with(0, spurious_vector), 1)));
+    write<k_spurious>(spurious::k_software_enable.with(spurious::k_vector.with(0, spurious_vector), 1));
 
     const std::uint32_t masked = lvt::k_masked.with(0, 1);
-    add(entry<k_lvt_timer>(masked));
-    add(entry<k_lvt_lint0>(masked));
-    add(entry<k_lvt_lint1>(masked));
+    write<k_lvt_timer>(masked);
+    write<k_lvt_lint0>(masked);
+    write<k_lvt_lint1>(masked);
     for (const auto& nmi : nmis) {
         // NMIs are always edge triggered; only the polarity comes from the wiring (§11.5.1).
         std::uint32_t value = lvt::k_delivery_mode.with(0, lvt::k_delivery_nmi);
         value = lvt::k_active_low.with(value, nmi.active_low ? 1 : 0);
         if (nmi.lint == 0)
-            add(entry<k_lvt_lint0>(value));
+            write<k_lvt_lint0>(value);
         else if (nmi.lint == 1)
-            add(entry<k_lvt_lint1>(value));
+            write<k_lvt_lint1>(value);
     }
-    if (entries >= lvt::k_entries_with_performance) add(entry<k_lvt_performance>(masked));
-    if (entries >= lvt::k_entries_with_thermal) add(entry<k_lvt_thermal>(masked));
-    if (entries >= lvt::k_entries_with_cmci) add(entry<k_lvt_cmci>(masked));
+    if (entries >= lvt::k_entries_with_performance) write<k_lvt_performance>(masked);
+    if (entries >= lvt::k_entries_with_thermal) write<k_lvt_thermal>(masked);
+    if (entries >= lvt::k_entries_with_cmci) write<k_lvt_cmci>(masked);
 
-    add(entry<k_lvt_error>(lvt::k_vector.with(0, error_vector)));
+    write<k_lvt_error>(lvt::k_vector.with(0, error_vector));
     // Twice: the first write latches errors from before the error entry was set, the
     // second clears them (as Linux's setup_local_APIC does).
-    add(entry<k_error_status>(0));
-    add(entry<k_error_status>(0));
-    m_access->write_list({writes.data(), count});
+    write<k_error_status>(0);
+    write<k_error_status>(0);
 }
 
 std::uint32_t LocalApic::id() {

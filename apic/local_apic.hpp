@@ -14,15 +14,6 @@ class LocalApicAccess {
 public:
     virtual std::uint32_t read(LocalApicRegister reg) = 0;
     virtual void write(LocalApicRegister reg, std::uint32_t value) = 0;
-    // Several writes in order; the machine's access batches them (one gate for all where
-    // the kernel runs in ring 3).
-    struct Write {
-        LocalApicRegister reg;
-        std::uint32_t value;
-    };
-    virtual void write_list(std::span<const Write> writes) {
-        for (const Write& write : writes) this->write(write.reg, write.value);
-    }
     // x2APIC mode: the ID register holds all 32 bits of the ID (§11.12.5.1).
     [[nodiscard]] virtual bool x2apic() const = 0;
 
@@ -75,14 +66,8 @@ private:
     }
     template <LocalApicRegister R>
     void write(std::uint32_t value) {
-        auto checked = entry<R>(value);
-        m_access->write(checked.reg, checked.value);
-    }
-    // A write for write_list, checked as write() checks.
-    template <LocalApicRegister R>
-    static LocalApicAccess::Write entry(std::uint32_t value) {
         static_assert(R.access != Access::ReadOnly, "a read-only local APIC register");
-        return {R, value};
+        m_access->write(R, value);
     }
 
     LocalApicAccess* m_access;

@@ -14,7 +14,7 @@ namespace {
 struct Mark {
     const char* name;
     std::uint64_t tsc;
-    std::uint64_t gates;  // cpu::gate_calls
+    std::uint64_t gates;  // gates::g_calls
 };
 
 constinit std::array<Mark, k_max_phases> g_marks{};
@@ -31,7 +31,7 @@ void mark(const char* name) {
         ++g_dropped;
         return;
     }
-    g_marks[g_count++] = {name, now, cpu::gate_calls};
+    g_marks[g_count++] = {name, now, gates::g_calls};
 }
 
 std::uint64_t last_mark_tsc() { return g_last_tsc != 0 ? g_last_tsc : boot_tsc_start; }

@@ -1,157 +1,55 @@
 #pragma once
 // The one place where C++ touches the CPU directly: port I/O, MSRs, CPUID, control
-// registers, and the privilege gates that reach ring 0 from ring 3. Drivers use these
-// through typed wrappers, never with their own asm.
+// registers, halting. Drivers use these through typed wrappers, never with their own asm.
+// Each privileged one is the instruction itself, or, where the kernel runs in ring 3, the
+// privilege gate that runs it (kernel/gates/gate.hpp).
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
+
+#include "kernel/gates/gate.hpp"
 
 namespace kernel::cpu {
 
-// Privilege gates (kernel/privilege.hpp, kernel/isr.asm): where the kernel runs in ring 3,
-// each instruction below that needs ring 0 or I/O privilege is reached with `ud1 r10, r10`
-// and r10 naming its gate, which runs it in ring 0 on the caller's registers. Code that is in
-// ring 0 already (interrupt handlers, early boot, and the whole kernel where ring 0 is
-// not emulated) runs it directly. The order is that of privilege_gate_table in isr.asm.
-enum class Gate : std::uint64_t {
-    WriteMsr,
-    ReadMsr,
-    Halt,
-    HaltForever,
-    WriteCr3,
-    Invlpg,
-    ReadCr0,
-    ReadCr2,
-    ReadCr3,
-    ReadCr4,
-    EnterRing0,
-    DisableInterrupts,
-    EnableInterrupts,
-    ReadFlags,
-    Out8,
-    Out16,
-    Out32,
-    In8,
-    In16,
-    In32,
-    UartWrite,
-    SelectIn8,
-    SelectIn16,
-    SelectIn32,
-    SelectOut8,
-    SelectOut16,
-    SelectOut32,
-    Out8List,
-    MmioList,
-    MsrList,
-    HaltUnlessChanged,
-    Count  // isr.asm's GATE_COUNT
-};
+using gates::Gate;
 
-// The current privilege level: the low two bits of CS.
-inline unsigned current_ring() {
-    std::uint16_t cs;
-    asm volatile("mov %%cs, %0" : "=r"(cs));
-    return cs & 3u;
-}
-inline bool in_ring0() { return current_ring() == 0; }
-
-// Gates called so far (boot.phases prints them per phase): a native increment.
-inline constinit std::uint64_t gate_calls = 0;
-
-// Loads and stores of device memory (MMIO) run in ring 0 as a list: where ring 0 is
-// emulated, an access from ring 3 costs a trip through the hypervisor (about 100 us on
-// our hosts' KVM), one from inside a gate about a quarter of that (docs/kvm-on-this-host.md).
-// A load leaves what it read in `value`. An entry may instead be an access through an
-// index port and a data port (PCI's CF8/CFC, pci/port_config_space.cpp), so that such
-// accesses queue among the MMIO ones in program order: then `index_port` is nonzero and
-// `address` holds the index (low 32 bits) and the data port (bits 32-47), as
-// MmioOp::select makes it.
-struct MmioOp {
-    volatile void* address;
-    std::uint32_t value;
-    std::uint8_t width;  // 1, 2 or 4
-    bool load;
-    std::uint16_t index_port;  // 0 for MMIO
-
-    static MmioOp select(std::uint16_t index_port, std::uint32_t index, std::uint16_t data_port, std::uint8_t width,
-                         bool load, std::uint32_t value) {
-        std::uintptr_t packed = index | std::uintptr_t{data_port} << 32;
-        return {reinterpret_cast<volatile void*>(packed), value, width, load,
-                index_port};  // NOLINT(performance-no-int-to-ptr)
-    }
-};
-static_assert(sizeof(MmioOp) == 16, "isr.asm's gate_mmio_list steps 16 bytes");
-
-// Stores queued by kernel::mmio::Batch (kernel/mmio.hpp), run ahead of the next gate.
-inline constexpr std::size_t k_mmio_queue_size = 64;
-inline constinit MmioOp mmio_queue[k_mmio_queue_size]{};
-inline constinit std::size_t mmio_queued = 0;
-inline void flush_mmio();
-
-// The registers a gate reads and writes.
-struct GateRegisters {
-    std::uint64_t rax = 0, rcx = 0, rdx = 0, rsi = 0;
-};
-inline GateRegisters call_gate(Gate gate, GateRegisters r = {}) {
-    // Queued device stores go first: whatever this gate does comes after them.
-    if (mmio_queued != 0 && gate != Gate::MmioList) flush_mmio();
-    ++gate_calls;
-    register auto number asm("r10") = static_cast<std::uint64_t>(gate);
-    // ud1 r10, r10 (4D 0F B9 D2), spelled out: the encoding is what isr.asm looks for.
-    asm volatile(".byte 0x4d, 0x0f, 0xb9, 0xd2"
-                 : "+a"(r.rax), "+c"(r.rcx), "+d"(r.rdx), "+S"(r.rsi), "+r"(number)
-                 :
-                 : "r11", "memory", "cc");
-    return r;
-}
-
-// The list gates (out8_list and the others below): `each` over the entries in ring 0,
-// or the whole list through one gate from ring 3, its address in rsi and its length in
-// rcx (and rdx as `rdx` says).
-template <typename T, typename Each>
-inline void run_list(Gate gate, std::span<T> list, Each each, std::uint64_t rdx = 0) {
-    if (list.empty()) return;
-    if (!in_ring0()) {
-        call_gate(gate, {.rcx = list.size(), .rdx = rdx, .rsi = reinterpret_cast<std::uint64_t>(list.data())});
-        return;
-    }
-    for (T& entry : list) each(entry);
-}
+// The current privilege level: the low two bits of CS. Ring 0 unless the kernel runs in
+// ring 3 (kernel/gates/) and this is not an interrupt handler.
+inline unsigned current_ring() { return gates::gated() ? 3u : 0u; }
+inline bool in_ring0() { return !gates::gated(); }
 
 inline void out8(std::uint16_t port, std::uint8_t value) {
     if (in_ring0())
         asm volatile("outb %0, %1" : : "a"(value), "Nd"(port));
     else
-        call_gate(Gate::Out8, {.rax = value, .rdx = port});
+        gates::call(Gate::Out8, {.rax = value, .rdx = port});
 }
 inline void out16(std::uint16_t port, std::uint16_t value) {
     if (in_ring0())
         asm volatile("outw %0, %1" : : "a"(value), "Nd"(port));
     else
-        call_gate(Gate::Out16, {.rax = value, .rdx = port});
+        gates::call(Gate::Out16, {.rax = value, .rdx = port});
 }
 inline void out32(std::uint16_t port, std::uint32_t value) {
     if (in_ring0())
         asm volatile("outl %0, %1" : : "a"(value), "Nd"(port));
     else
-        call_gate(Gate::Out32, {.rax = value, .rdx = port});
+        gates::call(Gate::Out32, {.rax = value, .rdx = port});
 }
 inline std::uint8_t in8(std::uint16_t port) {
-    if (!in_ring0()) return static_cast<std::uint8_t>(call_gate(Gate::In8, {.rdx = port}).rax);
+    if (!in_ring0()) return static_cast<std::uint8_t>(gates::call(Gate::In8, {.rdx = port}).rax);
     std::uint8_t v;
     asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 inline std::uint16_t in16(std::uint16_t port) {
-    if (!in_ring0()) return static_cast<std::uint16_t>(call_gate(Gate::In16, {.rdx = port}).rax);
+    if (!in_ring0()) return static_cast<std::uint16_t>(gates::call(Gate::In16, {.rdx = port}).rax);
     std::uint16_t v;
     asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 inline std::uint32_t in32(std::uint16_t port) {
-    if (!in_ring0()) return static_cast<std::uint32_t>(call_gate(Gate::In32, {.rdx = port}).rax);
+    if (!in_ring0()) return static_cast<std::uint32_t>(gates::call(Gate::In32, {.rdx = port}).rax);
     std::uint32_t v;
     asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
     return v;
@@ -159,13 +57,13 @@ inline std::uint32_t in32(std::uint16_t port) {
 
 // Writes bytes to a 16550 UART at `base` (kernel/serial.hpp): each time the line status
 // says the transmitter is empty, up to a FIFO's 16 bytes with one `rep outsb`. From ring 3
-// the whole text is one gate, where it was a gate for each status read and each burst.
+// the whole text is one gate, not one for each status read and each burst.
 inline constexpr std::uint16_t k_uart_line_status = 5;
 inline constexpr std::uint8_t k_uart_transmitter_empty = 1 << 5;
-inline constexpr std::size_t k_uart_fifo_depth = 16;  // isr.asm's gate_uart_write too
+inline constexpr std::size_t k_uart_fifo_depth = 16;  // gates.asm's gate_uart_write too
 inline void uart_write(std::uint16_t base, const char* data, std::size_t count) {
     if (!in_ring0()) {
-        call_gate(Gate::UartWrite, {.rcx = count, .rdx = base, .rsi = reinterpret_cast<std::uint64_t>(data)});
+        gates::call(Gate::UartWrite, {.rcx = count, .rdx = base, .rsi = reinterpret_cast<std::uint64_t>(data)});
         return;
     }
     while (count > 0) {
@@ -197,7 +95,7 @@ inline std::uint32_t select_and_read(std::uint16_t index_port, std::uint32_t ind
                                      unsigned width) {
     if (!in_ring0()) {
         Gate gate = width == 1 ? Gate::SelectIn8 : width == 2 ? Gate::SelectIn16 : Gate::SelectIn32;
-        auto value = call_gate(gate, {.rax = index, .rcx = data_port, .rdx = index_port}).rax;
+        auto value = gates::call(gate, {.rax = index, .rcx = data_port, .rdx = index_port}).rax;
         return static_cast<std::uint32_t>(width == 1 ? value & 0xFF : width == 2 ? value & 0xFFFF : value);
     }
     out32(index_port, index);
@@ -207,113 +105,37 @@ inline void select_and_write(std::uint16_t index_port, std::uint32_t index, std:
                              std::uint32_t value) {
     if (!in_ring0()) {
         Gate gate = width == 1 ? Gate::SelectOut8 : width == 2 ? Gate::SelectOut16 : Gate::SelectOut32;
-        call_gate(gate, {.rax = index, .rcx = data_port, .rdx = index_port, .rsi = value});
+        gates::call(gate, {.rax = index, .rcx = data_port, .rdx = index_port, .rsi = value});
         return;
     }
     out32(index_port, index);
     out(data_port, width, value);
 }
 
-// Batches: the same accesses as a loop of out8 or select_and_read, in one gate from ring 3.
-// Where a gate costs as much as the exit behind it, a batch of n costs about half of n
-// separate calls.
-struct PortWrite8 {
-    std::uint16_t port;
-    std::uint8_t value;
-};
-static_assert(sizeof(PortWrite8) == 4, "isr.asm's gate_out8_list steps 4 bytes");
-
-inline void out8_list(std::span<const PortWrite8> writes) {
-    run_list(Gate::Out8List, writes, [](const PortWrite8& write) { out8(write.port, write.value); });
+// Port accesses of `width` bytes (1, 2 or 4) for device registers: where gated, a write
+// waits in the queue of deferred device stores and a read takes what waits along in its
+// gate (kernel/gates/deferred.hpp). in() and out() above never wait.
+inline std::uint32_t read_port(std::uint16_t port, unsigned width) {
+    if (gates::gated() && !gates::g_deferred.empty())
+        return gates::load_after_deferred(gates::DeviceAccess::port_load(port, static_cast<std::uint8_t>(width)));
+    return in(port, width);
 }
-
-// Runs the list in order, in ring 0 (one gate from ring 3).
-inline void run_mmio(std::span<MmioOp> ops) {
-    run_list(Gate::MmioList, ops, [](MmioOp& op) {
-        if (op.index_port != 0) {
-            auto packed = reinterpret_cast<std::uintptr_t>(op.address);
-            auto index = static_cast<std::uint32_t>(packed);
-            auto data_port = static_cast<std::uint16_t>(packed >> 32);
-            if (op.load)
-                op.value = select_and_read(op.index_port, index, data_port, op.width);
-            else
-                select_and_write(op.index_port, index, data_port, op.width, op.value);
-        } else if (op.load) {
-            op.value = op.width == 1   ? *static_cast<volatile std::uint8_t*>(op.address)
-                       : op.width == 2 ? *static_cast<volatile std::uint16_t*>(op.address)
-                                       : *static_cast<volatile std::uint32_t*>(op.address);
-        } else if (op.width == 1) {
-            *static_cast<volatile std::uint8_t*>(op.address) = static_cast<std::uint8_t>(op.value);
-        } else if (op.width == 2) {
-            *static_cast<volatile std::uint16_t*>(op.address) = static_cast<std::uint16_t>(op.value);
-        } else {
-            *static_cast<volatile std::uint32_t*>(op.address) = op.value;
-        }
-    });
-}
-
-inline void flush_mmio() {
-    std::size_t count = mmio_queued;
-    mmio_queued = 0;
-    run_mmio({mmio_queue, count});
-}
-
-// Appends a store to the queue (running it first when full). Loads go through
-// queue_list, which hands their values back.
-inline void queue_mmio(const MmioOp& op) {
-    if (mmio_queued == k_mmio_queue_size) flush_mmio();
-    mmio_queue[mmio_queued++] = op;
-}
-
-// Queues the ops in order behind what waits already, running the queue whenever it is
-// full, and once more at the end while a load waits; each load's value comes back in its
-// op. Stores after the last load stay queued, as single stores do.
-inline void queue_list(std::span<MmioOp> ops) {
-    std::size_t pending = 0;  // ops[pending, i) wait in the queue from slot `first` on
-    std::size_t first = mmio_queued;
-    auto run_queue = [&](std::size_t end) {
-        flush_mmio();
-        for (std::size_t j = pending; j < end; ++j) {
-            if (ops[j].load) ops[j].value = mmio_queue[first + (j - pending)].value;
-        }
-        pending = end;
-        first = 0;
-    };
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-        if (mmio_queued == k_mmio_queue_size) run_queue(i);
-        mmio_queue[mmio_queued++] = ops[i];
-    }
-    for (std::size_t j = pending; j < ops.size(); ++j) {
-        if (ops[j].load) {
-            run_queue(ops.size());
-            break;
-        }
-    }
+inline void write_port(std::uint16_t port, unsigned width, std::uint32_t value) {
+    if (gates::gated())
+        gates::defer_store(gates::DeviceAccess::port_store(port, static_cast<std::uint8_t>(width), value));
+    else
+        out(port, width, value);
 }
 
 // A typed I/O port: the width is part of the type, so a 16-bit register cannot be
-// written with an 8-bit access by mistake.
+// written with an 8-bit access by mistake. Accesses as read_port and write_port.
 template <typename T>
 class IoPort {
 public:
+    static_assert(sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4);
     constexpr explicit IoPort(std::uint16_t port) : m_port(port) {}
-    [[nodiscard]] T read() const {
-        if constexpr (sizeof(T) == 1)
-            return in8(m_port);
-        else if constexpr (sizeof(T) == 2)
-            return in16(m_port);
-        else
-            return in32(m_port);
-    }
-    void write(T value) const {
-        if constexpr (sizeof(T) == 1)
-            out8(m_port, value);
-        else if constexpr (sizeof(T) == 2)
-            out16(m_port, value);
-        else
-            out32(m_port, value);
-    }
-    [[nodiscard]] constexpr std::uint16_t port() const { return m_port; }
+    [[nodiscard]] T read() const { return static_cast<T>(read_port(m_port, sizeof(T))); }
+    void write(T value) const { write_port(m_port, sizeof(T), value); }
 
 private:
     std::uint16_t m_port;
@@ -364,7 +186,7 @@ inline std::uint64_t rdmsr(std::uint32_t msr) {
     if (in_ring0()) {
         asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     } else {
-        auto r = call_gate(Gate::ReadMsr, {.rcx = msr});
+        auto r = gates::call(Gate::ReadMsr, {.rcx = msr});
         lo = static_cast<std::uint32_t>(r.rax);
         hi = static_cast<std::uint32_t>(r.rdx);
     }
@@ -376,28 +198,16 @@ inline void wrmsr(std::uint32_t msr, std::uint64_t value) {
     if (in_ring0())
         asm volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi) : "memory");
     else
-        call_gate(Gate::WriteMsr, {.rax = lo, .rcx = msr, .rdx = hi});
+        gates::call(Gate::WriteMsr, {.rax = lo, .rcx = msr, .rdx = hi});
 }
 
-// Batched, as out8_list: reads and writes in order, one gate from ring 3. A read leaves
-// what it read in `value`.
-struct MsrOp {
-    std::uint32_t msr;
-    std::uint32_t read;  // nonzero: rdmsr into value; zero: wrmsr of value
-    std::uint64_t value;
-
-    static constexpr MsrOp write(std::uint32_t msr, std::uint64_t value) { return {msr, 0, value}; }
-    static constexpr MsrOp read_of(std::uint32_t msr) { return {msr, 1, 0}; }
-};
-static_assert(sizeof(MsrOp) == 16, "isr.asm's gate_msr_list steps 16 bytes");
-
-inline void msr_list(std::span<MsrOp> ops) {
-    run_list(Gate::MsrList, ops, [](MsrOp& op) {
-        if (op.read != 0)
-            op.value = rdmsr(op.msr);
-        else
-            wrmsr(op.msr, op.value);
-    });
+// A 32-bit write of a device's register that is an MSR (the x2APIC's): where gated it
+// waits with the deferred device stores, as an MMIO store would (kernel/gates/deferred.hpp).
+inline void wrmsr_posted(std::uint32_t msr, std::uint32_t value) {
+    if (gates::gated())
+        gates::defer_store(gates::DeviceAccess::msr_store(msr, value));
+    else
+        wrmsr(msr, value);
 }
 
 inline std::uint64_t rdtsc() {
@@ -408,25 +218,25 @@ inline std::uint64_t rdtsc() {
 
 // Control registers, read directly in ring 0 or through their gates.
 inline std::uint64_t read_cr0() {
-    if (!in_ring0()) return call_gate(Gate::ReadCr0).rax;
+    if (!in_ring0()) return gates::call(Gate::ReadCr0).rax;
     std::uint64_t v;
     asm volatile("mov %%cr0, %0" : "=r"(v));
     return v;
 }
 inline std::uint64_t read_cr2() {
-    if (!in_ring0()) return call_gate(Gate::ReadCr2).rax;
+    if (!in_ring0()) return gates::call(Gate::ReadCr2).rax;
     std::uint64_t v;
     asm volatile("mov %%cr2, %0" : "=r"(v));
     return v;
 }
 inline std::uint64_t read_cr3() {
-    if (!in_ring0()) return call_gate(Gate::ReadCr3).rax;
+    if (!in_ring0()) return gates::call(Gate::ReadCr3).rax;
     std::uint64_t v;
     asm volatile("mov %%cr3, %0" : "=r"(v));
     return v;
 }
 inline std::uint64_t read_cr4() {
-    if (!in_ring0()) return call_gate(Gate::ReadCr4).rax;
+    if (!in_ring0()) return gates::call(Gate::ReadCr4).rax;
     std::uint64_t v;
     asm volatile("mov %%cr4, %0" : "=r"(v));
     return v;
@@ -435,27 +245,32 @@ inline void write_cr3(std::uint64_t v) {
     if (in_ring0())
         asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
     else
-        call_gate(Gate::WriteCr3, {.rax = v});
+        gates::call(Gate::WriteCr3, {.rax = v});
 }
 inline void invlpg(std::uint64_t address) {
     if (in_ring0())
         asm volatile("invlpg (%0)" : : "r"(address) : "memory");
     else
-        call_gate(Gate::Invlpg, {.rax = address});
+        gates::call(Gate::Invlpg, {.rax = address});
 }
 
-inline void pause() { asm volatile("pause"); }
+// A spin-wait's step. Whoever spins waits for a device, which may be waiting for a store
+// of ours: where gated, the deferred device stores run first (kernel/gates/deferred.hpp).
+inline void pause() {
+    if (gates::gated()) gates::flush_deferred();
+    asm volatile("pause");
+}
 inline void disable_interrupts() {
     if (in_ring0())
         asm volatile("cli" ::: "memory");
     else
-        call_gate(Gate::DisableInterrupts);
+        gates::call(Gate::DisableInterrupts);
 }
 inline void enable_interrupts() {
     if (in_ring0())
         asm volatile("sti" ::: "memory");
     else
-        call_gate(Gate::EnableInterrupts);
+        gates::call(Gate::EnableInterrupts);
 }
 // Enables interrupts and halts in one step: sti's one-instruction shadow means an
 // interrupt that is already pending wakes the hlt instead of being taken before it.
@@ -464,7 +279,7 @@ inline void enable_interrupts_and_halt() {
     if (in_ring0())
         asm volatile("sti; hlt" ::: "memory");
     else
-        call_gate(Gate::Halt);
+        gates::call(Gate::Halt);
 }
 // Halts until an interrupt, unless *counter no longer holds `seen`: interrupts::
 // delivered_counter moves with every interrupt, so a sleeper that read it before its last
@@ -473,7 +288,7 @@ inline void enable_interrupts_and_halt() {
 // interrupts on. In ring 3 this is one gate, where cli, look, sti+hlt would be two.
 inline void halt_unless_changed(const volatile std::uint64_t* counter, std::uint64_t seen) {
     if (!in_ring0()) {
-        call_gate(Gate::HaltUnlessChanged, {.rax = seen, .rsi = reinterpret_cast<std::uint64_t>(counter)});
+        gates::call(Gate::HaltUnlessChanged, {.rax = seen, .rsi = reinterpret_cast<std::uint64_t>(counter)});
         return;
     }
     asm volatile("cli" ::: "memory");
@@ -484,7 +299,7 @@ inline void halt_unless_changed(const volatile std::uint64_t* counter, std::uint
     asm volatile("sti; hlt" ::: "memory");
 }
 [[noreturn]] inline void halt_forever() {
-    if (!in_ring0()) call_gate(Gate::HaltForever);
+    if (!in_ring0()) gates::call(Gate::HaltForever);
     for (;;) asm volatile("cli; hlt");
 }
 inline bool interrupts_enabled() {
@@ -492,13 +307,8 @@ inline bool interrupts_enabled() {
     if (in_ring0())
         asm volatile("pushfq; pop %0" : "=r"(flags));
     else
-        flags = call_gate(Gate::ReadFlags).rax;  // a hypervisor may show ring 3 its own IF
+        flags = gates::call(Gate::ReadFlags).rax;  // a hypervisor may show ring 3 its own IF
     return (flags & (1u << 9)) != 0;
-}
-inline std::uint64_t read_rbp() {
-    std::uint64_t v;
-    asm volatile("mov %%rbp, %0" : "=r"(v));
-    return v;
 }
 
 // Hardware randomness when the CPU has it (CPUID.1:ECX.RDRAND[bit 30]).

@@ -8,6 +8,7 @@
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
 #include "kernel/exit.hpp"
+#include "kernel/gates/privilege.hpp"
 #include "kernel/gdt.hpp"
 #include "kernel/init.hpp"
 #include "kernel/interrupts.hpp"
@@ -15,7 +16,6 @@
 #include "kernel/memory.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/power.hpp"
-#include "kernel/privilege.hpp"
 #include "kernel/tsc.hpp"
 
 extern "C" std::uint64_t boot_tsc_start;

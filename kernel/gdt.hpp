@@ -2,7 +2,7 @@
 // Long-mode GDT with a TSS whose interrupt stack table gives the exceptions that can
 // strike on a broken stack (#DF, NMI, #PF, #MC) stacks of their own, each with a guard
 // page below it. It also holds ring-3 code and data segments, and the TSS names the
-// stack that interrupts switch to when they arrive in ring 3 (kernel/privilege.hpp).
+// stack that interrupts switch to when they arrive in ring 3 (kernel/gates/privilege.hpp).
 
 #include <cstdint>
 #include <span>

@@ -6,7 +6,7 @@ namespace kernel::paging {
 namespace {
 
 constexpr std::uint64_t k_table_entries = 512;
-// The leaf decides. Every entry allows ring 3: the kernel may run there (kernel/privilege.hpp).
+// The leaf decides. Every entry allows ring 3: the kernel may run there (kernel/gates/privilege.hpp).
 // Every entry is born accessed, and every leaf dirty (Intel SDM vol. 3A §4.8): nothing here
 // reads those bits, and a hypervisor that shadows the tables maps a page read-only until
 // the guest's dirty bit is set and prefetches only accessed neighbours. With the bits

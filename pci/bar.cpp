@@ -54,33 +54,20 @@ BarArray probe_bars(ConfigSpace& config, Address address, std::size_t count, std
     constexpr std::uint16_t k_decoding = command::k_io_space | command::k_memory_space;
     const bool turn_off = !keep_decoding && (command & k_decoding) != 0;
 
-    // One batch: every register as it is, decoding off, all ones into each, and what
-    // stuck. A 64-bit BAR's upper half is one of the registers, so it sizes the same way.
-    std::array<ConfigOp, 3 * k_max_bars + 1> ops;
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < count; ++i) ops[n++] = ConfigOp::read(address, bar_offset(i));
-    if (turn_off)
-        ops[n++] = ConfigOp::write_value(address, regs::k_command.offset,
-                                         static_cast<std::uint16_t>(command & ~k_decoding), 2);
-    for (std::size_t i = 0; i < count; ++i) ops[n++] = ConfigOp::write_value(address, bar_offset(i), k_all_ones);
-    const std::size_t answers_at = n;
-    for (std::size_t i = 0; i < count; ++i) ops[n++] = ConfigOp::read(address, bar_offset(i));
-    config.run(std::span(ops).first(n));
+    // PCI 3.0 §6.2.5.1: with decoding off, write all ones to each BAR, read back which
+    // bits stuck (the size), and put the original back. A 64-bit BAR's upper half is one
+    // of the registers, so it sizes the same way.
     std::array<std::uint32_t, k_max_bars> original{};
     std::array<std::uint32_t, k_max_bars> answer{};
+    for (std::size_t i = 0; i < count; ++i) original[i] = config.read<std::uint32_t>(address, bar_offset(i));
+    if (turn_off) config.write(address, regs::k_command, static_cast<std::uint16_t>(command & ~k_decoding));
     for (std::size_t i = 0; i < count; ++i) {
-        original[i] = ops[i].value;
-        answer[i] = ops[answers_at + i].value;
+        config.write<std::uint32_t>(address, bar_offset(i), k_all_ones);
+        answer[i] = config.read<std::uint32_t>(address, bar_offset(i));
+        // An unimplemented BAR reads 0 both times and needs nothing written back.
+        if (answer[i] != original[i]) config.write<std::uint32_t>(address, bar_offset(i), original[i]);
     }
-
-    // A second: what changed back (an unimplemented BAR reads 0 both times and needs
-    // nothing), then decoding.
-    n = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-        if (answer[i] != original[i]) ops[n++] = ConfigOp::write_value(address, bar_offset(i), original[i]);
-    }
-    if (turn_off) ops[n++] = ConfigOp::write_value(address, regs::k_command.offset, command, 2);
-    config.run(std::span(ops).first(n));
+    if (turn_off) config.write(address, regs::k_command, command);
 
     for (std::size_t i = 0; i < count; ++i) {
         std::uint32_t low = original[i];

@@ -31,13 +31,11 @@ std::optional<Capability> CapabilityList::find(std::uint8_t id, std::size_t from
 
 CapabilityList CapabilityList::read(ConfigSpace& config, Address address) {
     CapabilityList list;
-    // The status and the list's start in one batch (one gate where the kernel runs in ring 3).
-    std::array<ConfigOp, 2> start{ConfigOp::read(address, regs::k_status.offset, 2),
-                                  ConfigOp::read(address, regs::k_capabilities_pointer.offset, 1)};
-    config.run(start);
-    if ((start[0].value & status::k_capabilities_list) == 0) return list;
+    // PCI 3.0 §6.7: the list exists when the status register says so, and starts at the
+    // capabilities pointer.
+    if ((config.read(address, regs::k_status) & status::k_capabilities_list) == 0) return list;
     std::array<bool, k_max> seen{};
-    auto pointer = static_cast<std::uint8_t>(start[1].value & k_pointer_mask);
+    auto pointer = static_cast<std::uint8_t>(config.read(address, regs::k_capabilities_pointer) & k_pointer_mask);
     while (pointer != 0) {
         if (pointer < k_first_position) {
             list.m_problem = CapabilityProblem::OutOfRange;

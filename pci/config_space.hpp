@@ -22,20 +22,12 @@ struct ConfigRegister {
     std::uint16_t offset;
 };
 
-// One access of a batch (ConfigSpace::run): a read leaves what it read in `value`.
-struct ConfigOp {
+// One read of a vectored read (ConfigSpace::read_each): it leaves what it read in `value`.
+struct ConfigRead {
     Address address;
     std::uint16_t offset = 0;
     std::uint8_t width = 4;  // 1, 2 or 4
-    bool write = false;
     std::uint32_t value = 0;
-
-    static ConfigOp read(Address address, std::uint16_t offset, std::uint8_t width = 4) {
-        return {address, offset, width, false, 0};
-    }
-    static ConfigOp write_value(Address address, std::uint16_t offset, std::uint32_t value, std::uint8_t width = 4) {
-        return {address, offset, width, true, value};
-    }
 };
 
 class ConfigSpace {
@@ -67,23 +59,23 @@ public:
         write<T>(address, reg.offset, value);
     }
 
-    // Runs the accesses in order as one batch, each as read<T> or write<T> would (an access
-    // those refuse reads all ones or is dropped): the port mechanism makes it a single
-    // gate (kernel/cpu.hpp) where the kernel runs in ring 3.
-    void run(std::span<ConfigOp> ops) {
-        bool all_valid = std::all_of(ops.begin(), ops.end(), [&](const ConfigOp& op) {
-            return (op.width == 1 || op.width == 2 || op.width == 4) && valid(op.address, op.offset, op.width);
+    // Independent reads, each as read<T> would do it (one it refuses reads all ones), for
+    // where their count matters: the bus scan reads a register of each of 32 slots, and
+    // the port mechanism makes them one gate where the kernel runs in ring 3
+    // (kernel/gates/). Everything else reads a register at a time.
+    void read_each(std::span<ConfigRead> reads) {
+        bool all_valid = std::all_of(reads.begin(), reads.end(), [&](const ConfigRead& read) {
+            return (read.width == 1 || read.width == 2 || read.width == 4) &&
+                   valid(read.address, read.offset, read.width);
         });
         if (all_valid) {
-            run_raw(ops);
+            read_each_raw(reads);
             return;
         }
-        for (ConfigOp& op : ops) {
-            if (op.write && valid(op.address, op.offset, op.width))
-                write_raw(op.address, op.offset, op.width, op.value);
-            else if (!op.write)
-                op.value = valid(op.address, op.offset, op.width) ? read_raw(op.address, op.offset, op.width)
-                                                                  : (op.width == 4 ? ~0u : (1u << (8 * op.width)) - 1);
+        for (ConfigRead& read : reads) {
+            read.value = valid(read.address, read.offset, read.width)
+                             ? read_raw(read.address, read.offset, read.width)
+                             : (read.width == 4 ? ~0u : (1u << (8 * read.width)) - 1);
         }
     }
 
@@ -97,14 +89,9 @@ protected:
     // the low `width` bytes.
     virtual std::uint32_t read_raw(Address address, std::uint16_t offset, unsigned width) = 0;
     virtual void write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) = 0;
-    // Every access valid; one read_raw or write_raw each unless overridden.
-    virtual void run_raw(std::span<ConfigOp> ops) {
-        for (ConfigOp& op : ops) {
-            if (op.write)
-                write_raw(op.address, op.offset, op.width, op.value);
-            else
-                op.value = read_raw(op.address, op.offset, op.width);
-        }
+    // Every read valid; one read_raw each unless overridden.
+    virtual void read_each_raw(std::span<ConfigRead> reads) {
+        for (ConfigRead& read : reads) read.value = read_raw(read.address, read.offset, read.width);
     }
 
 private:

@@ -25,18 +25,19 @@ public:
     Walker(ConfigSpace& config, DeviceTable& table, EnumerationReport& report)
         : m_config(config), m_table(table), m_report(report) {}
 
-    // Reads go in batches (ConfigSpace::run), each dword once: every access is an
-    // exit under a hypervisor, and where the kernel runs in ring 3 a batch is one gate.
+    // The scan's reads are independent of each other and go as vectored reads
+    // (ConfigSpace::read_each), each dword once: every access is an exit under a
+    // hypervisor, and where the kernel runs in ring 3 a vectored read is one gate.
     // First function 0's identity in all 32 slots.
     void scan_bus(std::uint8_t bus, unsigned depth) {
         m_seen[bus] = true;
         m_highest_bus = std::max(m_highest_bus, bus);
         ++m_report.buses;
-        std::array<ConfigOp, k_devices_per_bus> slots;
+        std::array<ConfigRead, k_devices_per_bus> slots;
         for (std::uint8_t device = 0; device < k_devices_per_bus; ++device)
-            slots[device] = ConfigOp::read({bus, device, 0}, regs::k_vendor_id.offset);
-        m_config.run(slots);
-        for (const ConfigOp& slot : slots) {
+            slots[device] = {{bus, device, 0}, regs::k_vendor_id.offset};
+        m_config.read_each(slots);
+        for (const ConfigRead& slot : slots) {
             if (present(static_cast<std::uint16_t>(slot.value))) scan_device(slot.address, slot.value, depth);
         }
     }
@@ -58,11 +59,11 @@ private:
         read_headers(std::span(found).first(1));
         std::size_t count = 1;
         if ((static_cast<std::uint8_t>(found[0].header_dword >> 16) & header_type::k_multifunction) != 0) {
-            std::array<ConfigOp, k_functions_per_device - 1> others;
+            std::array<ConfigRead, k_functions_per_device - 1> others;
             for (std::uint8_t function = 1; function < k_functions_per_device; ++function)
-                others[function - 1u] = ConfigOp::read({first.bus, first.device, function}, regs::k_vendor_id.offset);
-            m_config.run(others);
-            for (const ConfigOp& other : others) {
+                others[function - 1u] = {{first.bus, first.device, function}, regs::k_vendor_id.offset};
+            m_config.read_each(others);
+            for (const ConfigRead& other : others) {
                 if (present(static_cast<std::uint16_t>(other.value))) found[count++] = {other.address, other.value};
             }
             read_headers(std::span(found).subspan(1, count - 1));
@@ -70,15 +71,15 @@ private:
         for (std::size_t i = 0; i < count; ++i) scan_function(found[i], depth);
     }
 
-    // The header type and class dwords of each function, in one batch.
+    // The header type and class dwords of each function, as one vectored read.
     void read_headers(std::span<Identity> functions) {
         constexpr std::size_t k_most = std::size_t{2} * k_functions_per_device;
-        std::array<ConfigOp, k_most> ops;
+        std::array<ConfigRead, k_most> ops;
         for (std::size_t i = 0; i < functions.size(); ++i) {
-            ops[2 * i] = ConfigOp::read(functions[i].address, k_header_dword);
-            ops[2 * i + 1] = ConfigOp::read(functions[i].address, regs::k_revision_id.offset);
+            ops[2 * i] = {functions[i].address, k_header_dword};
+            ops[2 * i + 1] = {functions[i].address, regs::k_revision_id.offset};
         }
-        m_config.run(std::span(ops).first(2 * functions.size()));
+        m_config.read_each(std::span(ops).first(2 * functions.size()));
         for (std::size_t i = 0; i < functions.size(); ++i) {
             functions[i].header_dword = ops[2 * i].value;
             functions[i].class_dword = ops[2 * i + 1].value;
@@ -161,20 +162,17 @@ void read_details(ConfigSpace& config, Device& device, DetailProblems& problems)
     if (device.details_read) return;
     device.details_read = true;
     Address address = device.address;
-    // Command, interrupt and subsystem (type 0 only) in one batch.
-    std::array<ConfigOp, 3> ops{ConfigOp::read(address, regs::k_command.offset, 2),
-                                ConfigOp::read(address, regs::k_interrupt_line.offset),
-                                ConfigOp::read(address, regs::k_subsystem_vendor_id.offset)};
+    device.command = config.read(address, regs::k_command);
+    std::uint32_t interrupt = config.read<std::uint32_t>(address, regs::k_interrupt_line.offset);
+    device.interrupt_line = static_cast<std::uint8_t>(interrupt);
+    device.interrupt_pin = static_cast<std::uint8_t>(interrupt >> 8);
     const bool general = device.header_layout == header_type::k_general;
-    config.run(std::span(ops).first(general ? 3 : 2));
-    device.command = static_cast<std::uint16_t>(ops[0].value);
-    device.interrupt_line = static_cast<std::uint8_t>(ops[1].value);
-    device.interrupt_pin = static_cast<std::uint8_t>(ops[1].value >> 8);
     std::size_t bar_count = 0;
     if (general) {
         bar_count = k_max_bars;
-        device.subsystem_vendor_id = static_cast<std::uint16_t>(ops[2].value);
-        device.subsystem_id = static_cast<std::uint16_t>(ops[2].value >> 16);
+        std::uint32_t subsystem = config.read<std::uint32_t>(address, regs::k_subsystem_vendor_id.offset);
+        device.subsystem_vendor_id = static_cast<std::uint16_t>(subsystem);
+        device.subsystem_id = static_cast<std::uint16_t>(subsystem >> 16);
     } else if (device.header_layout == header_type::k_bridge) {
         bar_count = k_bridge_bar_count;
     } else {

@@ -45,12 +45,7 @@ kernel::Result<HardwareWindow, MapError> HardwareWindow::map_memory(std::uint64_
 
 std::uint32_t HardwareWindow::read_raw(std::size_t offset, unsigned width) {
     if (m_io) {
-        auto port = static_cast<std::uint16_t>(m_port + offset);
-        switch (width) {
-            case 1: return kernel::cpu::in8(port);
-            case 2: return kernel::cpu::in16(port);
-            default: return kernel::cpu::in32(port);
-        }
+        return kernel::cpu::read_port(static_cast<std::uint16_t>(m_port + offset), width);
     }
     switch (width) {
         case 1: return m_memory.read<std::uint8_t>(offset);
@@ -59,28 +54,28 @@ std::uint32_t HardwareWindow::read_raw(std::size_t offset, unsigned width) {
     }
 }
 
-void HardwareWindow::run_raw(std::span<IoOp> ops) {
-    if (m_io) {
-        IoWindow::run_raw(ops);
-        return;
-    }
-    m_memory.run(ops);  // one gate inside a Batch, in ring 3
-}
-
 void HardwareWindow::write_raw(std::size_t offset, unsigned width, std::uint32_t value) {
     if (m_io) {
-        auto port = static_cast<std::uint16_t>(m_port + offset);
-        switch (width) {
-            case 1: kernel::cpu::out8(port, static_cast<std::uint8_t>(value)); break;
-            case 2: kernel::cpu::out16(port, static_cast<std::uint16_t>(value)); break;
-            default: kernel::cpu::out32(port, value); break;
-        }
+        kernel::cpu::write_port(static_cast<std::uint16_t>(m_port + offset), width, value);
         return;
     }
     switch (width) {
         case 1: m_memory.write<std::uint8_t>(offset, static_cast<std::uint8_t>(value)); break;
         case 2: m_memory.write<std::uint16_t>(offset, static_cast<std::uint16_t>(value)); break;
         default: m_memory.write<std::uint32_t>(offset, value); break;
+    }
+}
+
+void HardwareWindow::notify_raw(std::size_t offset, unsigned width, std::uint32_t value) {
+    if (m_io) {
+        // A port write is never deferred; its gate runs what waits first.
+        kernel::cpu::out(static_cast<std::uint16_t>(m_port + offset), width, value);
+        return;
+    }
+    switch (width) {
+        case 1: m_memory.write_now<std::uint8_t>(offset, static_cast<std::uint8_t>(value)); break;
+        case 2: m_memory.write_now<std::uint16_t>(offset, static_cast<std::uint16_t>(value)); break;
+        default: m_memory.write_now<std::uint32_t>(offset, value); break;
     }
 }
 

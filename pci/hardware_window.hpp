@@ -1,6 +1,8 @@
 #pragma once
 // The kernel's IoWindow: a stretch of a memory BAR mapped uncached (through
-// kernel::MmioWindow), or of an I/O BAR reached with in/out. Kernel only.
+// kernel::MmioWindow), or of an I/O BAR reached with in/out (kernel::cpu::read_port and
+// write_port). Where the kernel runs in ring 3 either kind's stores wait with the
+// deferred device stores (kernel/gates/deferred.hpp). Kernel only.
 
 #include <cstdint>
 
@@ -33,7 +35,7 @@ public:
 protected:
     std::uint32_t read_raw(std::size_t offset, unsigned width) override;
     void write_raw(std::size_t offset, unsigned width, std::uint32_t value) override;
-    void run_raw(std::span<IoOp> ops) override;
+    void notify_raw(std::size_t offset, unsigned width, std::uint32_t value) override;
 
 private:
     kernel::MmioWindow m_memory;

@@ -4,18 +4,12 @@
 // their registers through one of these and never learn which space it is. The kernel's
 // windows are hardware_window.hpp; the host tests hand drivers a fake.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <type_traits>
 
-#include "kernel/io_access.hpp"
-
 namespace pci {
-
-// One access of a list (IoWindow::run).
-using IoOp = kernel::IoAccess;
 
 class IoWindow {
 public:
@@ -36,42 +30,22 @@ public:
         static_assert(std::is_unsigned_v<T> && sizeof(T) <= 4);
         if (valid(offset, sizeof(T))) write_raw(offset, sizeof(T), value);
     }
-    // Runs the accesses in order, each as read<T> or write<T> would. The kernel's memory
-    // windows run them as one list: one gate inside an MMIO batch (hardware_window.hpp).
-    void run(std::span<IoOp> ops) {
-        bool all_fit = true;
-        for (const IoOp& op : ops) all_fit = all_fit && fits(op.offset, op.width);
-        if (all_fit) {
-            run_raw(ops);
-            return;
-        }
-        for (IoOp& op : ops) {
-            if (op.write) {
-                if (valid(op.offset, op.width)) write_raw(op.offset, op.width, op.value);
-            } else {
-                op.value = valid(op.offset, op.width) ? read_raw(op.offset, op.width)
-                           : op.width == 4            ? ~0u
-                                                      : (1u << (8 * op.width)) - 1;
-            }
-        }
+    // A doorbell (a virtqueue notification): a store the device must see now, never left
+    // waiting with deferred stores where the kernel runs in ring 3 (kernel/gates/).
+    template <typename T>
+    void notify(std::size_t offset, T value) {
+        static_assert(std::is_unsigned_v<T> && sizeof(T) <= 4);
+        if (valid(offset, sizeof(T))) notify_raw(offset, sizeof(T), value);
     }
-    // Byte reads of [offset, offset + out.size()) as one list (run_raw), a chunk at a time:
-    // a device configuration field read a byte at a time, such as a MAC address. Past the
-    // window, all ones (counted once).
+    // Byte reads of [offset, offset + out.size()): a device configuration field read a
+    // byte at a time, such as a MAC address. Past the window, all ones (counted once).
     void read_bytes(std::size_t offset, std::span<std::uint8_t> out) {
         if (offset > size() || out.size() > size() - offset) {
             ++m_stray;
             for (auto& byte : out) byte = 0xFF;
             return;
         }
-        constexpr std::size_t k_chunk = 32;
-        std::array<IoOp, k_chunk> loads;
-        for (std::size_t start = 0; start < out.size(); start += k_chunk) {
-            std::size_t n = out.size() - start < k_chunk ? out.size() - start : k_chunk;
-            for (std::size_t i = 0; i < n; ++i) loads[i] = IoOp::read(offset + start + i, 1);
-            run_raw(std::span(loads).first(n));
-            for (std::size_t i = 0; i < n; ++i) out[start + i] = static_cast<std::uint8_t>(loads[i].value);
-        }
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(read_raw(offset + i, 1));
     }
     [[nodiscard]] std::uint64_t stray_accesses() const { return m_stray; }
 
@@ -84,14 +58,9 @@ protected:
     // width is 1, 2 or 4 and offset is aligned to it and inside the window.
     virtual std::uint32_t read_raw(std::size_t offset, unsigned width) = 0;
     virtual void write_raw(std::size_t offset, unsigned width, std::uint32_t value) = 0;
-    // Every access fits the window. One read_raw or write_raw each unless overridden.
-    virtual void run_raw(std::span<IoOp> ops) {
-        for (IoOp& op : ops) {
-            if (op.write)
-                write_raw(op.offset, op.width, op.value);
-            else
-                op.value = read_raw(op.offset, op.width);
-        }
+    // A store as write_raw, but at once (notify); write_raw unless overridden.
+    virtual void notify_raw(std::size_t offset, unsigned width, std::uint32_t value) {
+        write_raw(offset, width, value);
     }
 
 private:

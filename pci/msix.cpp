@@ -1,8 +1,5 @@
 #include "pci/msix.hpp"
 
-#include <algorithm>
-#include <array>
-
 #include "pci/registers.hpp"
 
 namespace pci {
@@ -21,16 +18,12 @@ kernel::Result<MsixCapability, MsixError> read_msix_capability(ConfigSpace& conf
     if (!found) return kernel::err(MsixError::NoCapability);
     MsixCapability capability;
     capability.offset = found->offset;
-    // The three registers in one batch (one gate where the kernel runs in ring 3).
-    std::array<ConfigOp, 3> ops{
-        ConfigOp::read(device.address, static_cast<std::uint16_t>(found->offset + msix::k_message_control), 2),
-        ConfigOp::read(device.address, static_cast<std::uint16_t>(found->offset + msix::k_table)),
-        ConfigOp::read(device.address, static_cast<std::uint16_t>(found->offset + msix::k_pba))};
-    config.run(ops);
-    auto control = static_cast<std::uint16_t>(ops[0].value);
+    // PCI 3.0 §6.8.2: message control, then the table's and the PBA's BIR and offset.
+    auto at = [&](std::uint16_t field) { return static_cast<std::uint16_t>(found->offset + field); };
+    auto control = config.read<std::uint16_t>(device.address, at(msix::k_message_control));
     capability.table_size = static_cast<std::uint16_t>((control & msix::k_table_size_mask) + 1);
-    std::uint32_t table = ops[1].value;
-    std::uint32_t pba = ops[2].value;
+    std::uint32_t table = config.read<std::uint32_t>(device.address, at(msix::k_table));
+    std::uint32_t pba = config.read<std::uint32_t>(device.address, at(msix::k_pba));
     capability.table_bar = static_cast<std::uint8_t>(table & msix::k_bir_mask);
     capability.table_offset = table & ~msix::k_bir_mask;
     capability.pba_bar = static_cast<std::uint8_t>(pba & msix::k_bir_mask);
@@ -52,20 +45,9 @@ std::uint16_t MsixTable::write_control(std::uint16_t set, std::uint16_t clear) {
 
 void MsixTable::enable_masked() {
     std::uint16_t control = write_control(msix::k_function_mask, 0);
-    // Each entry's vector control read, then written back masked (bits 31:1 reserved, kept
-    // as read, §6.8.2.9): the reads of a chunk as one list, so one gate each where the
-    // kernel runs in ring 3.
-    constexpr std::uint16_t k_chunk = 32;
-    std::array<IoOp, k_chunk> ops;
-    for (std::uint16_t first = 0; first < size(); first = static_cast<std::uint16_t>(first + k_chunk)) {
-        std::uint16_t n = std::min<std::uint16_t>(k_chunk, static_cast<std::uint16_t>(size() - first));
-        for (std::uint16_t i = 0; i < n; ++i)
-            ops[i] = IoOp::read(entry_offset(static_cast<std::uint16_t>(first + i)) + msix::k_entry_vector_control, 4);
-        m_table->run(std::span(ops).first(n));
-        for (std::uint16_t i = 0; i < n; ++i)
-            ops[i] = IoOp::store(ops[i].offset, 4, ops[i].value | msix::k_entry_masked);
-        m_table->run(std::span(ops).first(n));
-    }
+    // Each entry masked (§6.8.2.9: bits 31:1 of vector control are reserved, written back
+    // as read).
+    for (std::uint16_t entry = 0; entry < size(); ++entry) set_masked(entry, true);
     // The control register as just written: only this driver changes it.
     m_config->write<std::uint16_t>(m_address, static_cast<std::uint16_t>(m_capability.offset + msix::k_message_control),
                                    static_cast<std::uint16_t>(control | msix::k_enable));

@@ -144,18 +144,9 @@ void read_needed_details(ConfigSpace& config, DetailProblems& problems) {
             unassigned = unassigned || (bar.present() && !bar.assigned() && !device.is_host_bridge());
     }
     if (!unassigned) return;
-    // The others' command registers in one batch (one gate where the kernel runs in ring 3).
-    std::array<ConfigOp, DeviceTable::k_capacity> commands;
-    std::array<Device*, DeviceTable::k_capacity> of{};
-    std::size_t count = 0;
     for (Device& device : g_devices.all()) {
-        if (device.details_read || count == commands.size()) continue;
-        of[count] = &device;
-        commands[count++] = ConfigOp::read(device.address, regs::k_command.offset, 2);
-    }
-    config.run(std::span(commands).first(count));
-    for (std::size_t i = 0; i < count; ++i) {
-        if (Device::decodes(static_cast<std::uint16_t>(commands[i].value))) read_details(config, *of[i], problems);
+        if (!device.details_read && Device::decodes(config.read(device.address, regs::k_command)))
+            read_details(config, device, problems);
     }
 }
 
@@ -166,9 +157,6 @@ bool comes_before(const Device& a, const Device& b) {
 }
 
 void init_pci() {
-    // Device bring-up in one batch: ECAM and BAR register stores run in ring 0 together
-    // (kernel/mmio.hpp).
-    kernel::mmio::Batch batch;
     ConfigSpace& config = choose_config_space();
     if (&config == &g_ports && kernel::verbose()) println("pci: configuration space through ports CF8/CFC");
     g_config = &config;

@@ -9,10 +9,10 @@
 // times. Nothing else writes 0xCF8 (one vCPU, no configuration access from interrupt
 // handlers, one instance of this class).
 //
-// Inside a kernel::mmio::Batch, in ring 3, the accesses queue with the MMIO ones
-// (kernel/mmio.hpp): writes wait for the next read or gate, and a read takes what waits
-// along in its gate. The index port is then written for every access (QEMU does not exit
-// for it).
+// Where the kernel runs in ring 3, the accesses join the queue of deferred device stores
+// (kernel/gates/deferred.hpp): writes wait for the next read or gate, and a read takes
+// what waits along in its gate. The index port is then written for every access (QEMU
+// does not exit for it).
 
 #include "pci/config_space.hpp"
 
@@ -26,7 +26,7 @@ public:
 protected:
     std::uint32_t read_raw(Address address, std::uint16_t offset, unsigned width) override;
     void write_raw(Address address, std::uint16_t offset, unsigned width, std::uint32_t value) override;
-    void run_raw(std::span<ConfigOp> ops) override;
+    void read_each_raw(std::span<ConfigRead> reads) override;
 
 private:
     std::uint32_t m_selected = 0;  // the last address written to 0xCF8; 0 before the first

@@ -100,6 +100,7 @@ void EventLoop::turn() {
 void EventLoop::run_until(bool (*finished)(void*), void* context) {
     while (!finished(context)) {
         turn();
+        m_platform.turn_done();
         if (finished(context) || has_work()) continue;
         std::optional<Instant> deadline;
         if (!m_timers.empty()) {

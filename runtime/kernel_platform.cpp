@@ -6,6 +6,7 @@
 #include "kernel/clock.hpp"
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
+#include "kernel/gates/gate.hpp"
 #include "kernel/interrupts.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/timer.hpp"
@@ -48,6 +49,8 @@ public:
         }
         kernel::cpu::halt_unless_changed(delivered, seen);
     }
+
+    void turn_done() override { kernel::gates::flush_deferred(); }
 
 private:
     std::optional<Instant> m_deadline;

@@ -19,6 +19,9 @@ public:
     // checked with wake-ups held off, so a wake-up that comes just before the sleep is
     // never lost: if it says true, wait returns at once.
     virtual void wait(bool (*has_work)(void* context), void* context) = 0;
+    // Called after each turn of the loop: the kernel runs the device stores that wait
+    // (kernel/gates/deferred.hpp), so none waits past the turn that made it.
+    virtual void turn_done() {}
 
 protected:
     Platform() = default;

@@ -63,7 +63,9 @@ bool LegacyTransport::set_config_vector(std::uint16_t msix_entry) {
     return read(*m_registers, legacy::k_config_msix_vector) == msix_entry;
 }
 
-void LegacyTransport::notify(std::uint16_t index) { write(*m_registers, legacy::k_queue_notify, index); }
+void LegacyTransport::notify(std::uint16_t index) {
+    m_registers->notify<std::uint16_t>(legacy::k_queue_notify.offset, index);
+}
 
 std::uint8_t LegacyTransport::read_isr() { return read(*m_registers, legacy::k_isr_status); }
 

@@ -28,11 +28,12 @@ bool ModernTransport::reset() {
 }
 
 std::uint64_t ModernTransport::device_features() {
-    // Both words as one list (one gate where the kernel runs in ring 3).
-    std::array<pci::IoOp, 4> ops{write_op(common::k_device_feature_select, 0u), read_op(common::k_device_feature),
-                                 write_op(common::k_device_feature_select, 1u), read_op(common::k_device_feature)};
-    m_windows.common->run(ops);
-    return ops[1].value | (std::uint64_t{ops[3].value} << 32);
+    // §4.1.4.3: a feature word is chosen by device_feature_select.
+    pci::IoWindow& window = *m_windows.common;
+    write(window, common::k_device_feature_select, 0u);
+    std::uint32_t low = read(window, common::k_device_feature);
+    write(window, common::k_device_feature_select, 1u);
+    return low | std::uint64_t{read(window, common::k_device_feature)} << 32;
 }
 
 void ModernTransport::set_driver_features(std::uint64_t features) {
@@ -57,10 +58,10 @@ std::uint16_t ModernTransport::queue_max_size(std::uint16_t index) {
     // once, together.
     QueueFacts& facts = m_queue_facts[index];
     if (!facts.known) {
-        std::array<pci::IoOp, 3> ops{write_op(common::k_queue_select, index), read_op(common::k_queue_size),
-                                     read_op(common::k_queue_notify_off)};
-        m_windows.common->run(ops);
-        facts = {static_cast<std::uint16_t>(ops[1].value), static_cast<std::uint16_t>(ops[2].value), true};
+        pci::IoWindow& window = *m_windows.common;
+        write(window, common::k_queue_select, index);
+        std::uint16_t max_size = read(window, common::k_queue_size);
+        facts = {max_size, read(window, common::k_queue_notify_off), true};
     }
     return facts.max_size;
 }
@@ -100,7 +101,7 @@ bool ModernTransport::set_config_vector(std::uint16_t msix_entry) {
 
 void ModernTransport::notify(std::uint16_t index) {
     // §4.1.5.2: without VIRTIO_F_NOTIFICATION_DATA the driver writes the queue's index.
-    if (index < k_max_queues) m_windows.notify->write<std::uint16_t>(m_notify_offsets[index], index);
+    if (index < k_max_queues) m_windows.notify->notify<std::uint16_t>(m_notify_offsets[index], index);
 }
 
 std::uint8_t ModernTransport::read_isr() { return m_windows.isr->read<std::uint8_t>(0); }

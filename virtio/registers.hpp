@@ -25,16 +25,6 @@ template <typename T>
 void write(pci::IoWindow& window, Register<T> reg, T value) {
     window.write<T>(reg.offset, value);
 }
-// The same accesses as entries of a list (pci::IoWindow::run).
-template <typename T>
-[[nodiscard]] constexpr pci::IoOp read_op(Register<T> reg) {
-    return pci::IoOp::read(reg.offset, sizeof(T));
-}
-template <typename T>
-[[nodiscard]] constexpr pci::IoOp write_op(Register<T> reg, T value) {
-    return pci::IoOp::store(reg.offset, sizeof(T), value);
-}
-
 // §4.1.4.3: struct virtio_pci_common_cfg. The 64-bit queue addresses are written as two
 // 32-bit halves, which §4.1.3.1 allows.
 namespace common {

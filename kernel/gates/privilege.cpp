@@ -1,11 +1,12 @@
-#include "kernel/privilege.hpp"
+#include "kernel/gates/privilege.hpp"
 
 #include <algorithm>
 
 #include "kernel/cpu.hpp"
+#include "kernel/gates/gate.hpp"
 #include "kernel/gdt.hpp"
 
-static_assert(static_cast<unsigned>(kernel::cpu::Gate::Count) == 31, "isr.asm's GATE_COUNT and gate table");
+static_assert(static_cast<unsigned>(kernel::gates::Gate::Count) == 29, "gates.asm's GATE_COUNT and gate table");
 
 namespace kernel::privilege {
 
@@ -41,6 +42,6 @@ void enter_ring3() {
         : "rax", "memory", "cc");
 }
 
-void enter_ring0() { cpu::call_gate(cpu::Gate::EnterRing0); }
+void enter_ring0() { gates::call(gates::Gate::EnterRing0); }
 
 }  // namespace kernel::privilege

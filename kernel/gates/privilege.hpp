@@ -11,7 +11,7 @@
 // - every page table entry allows ring 3 (kernel/page_table.cpp, boot/multiboot.asm);
 // - the instructions that need ring 0 or I/O privilege (MSRs, control registers, hlt,
 //   cli and sti, port I/O) go through gates that ring 3 enters with `ud1 r10, r10`
-//   (kernel/cpu.hpp, kernel/isr.asm), one exception and about five emulated
+//   (gate.hpp, gates.asm), one exception and about five emulated
 //   instructions each;
 // - interrupts and exceptions still run in ring 0, on the TSS's ring-0 stack.
 //

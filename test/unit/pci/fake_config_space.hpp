@@ -131,12 +131,12 @@ public:
 
     int reads = 0;
     int writes = 0;
-    int batches = 0;  // run calls that reached run_raw
+    int batches = 0;  // read_each calls that reached read_each_raw
 
 protected:
-    void run_raw(std::span<pci::ConfigOp> ops) override {
+    void read_each_raw(std::span<pci::ConfigRead> each) override {
         ++batches;
-        ConfigSpace::run_raw(ops);
+        ConfigSpace::read_each_raw(each);
     }
     std::uint32_t read_raw(pci::Address address, std::uint16_t offset, unsigned width) override {
         ++reads;

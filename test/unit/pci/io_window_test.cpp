@@ -21,20 +21,3 @@ TEST_CASE("io window: a run of bytes reads byte by byte inside the window, all o
     window.read_bytes(9, std::span(past).first(0));  // starts past the end
     CHECK(window.stray_accesses() == 2);
 }
-
-TEST_CASE("io window: a list of accesses runs in order; one out of the window reads all ones and is counted") {
-    test::FakeIoWindow window(8);
-    std::array<pci::IoOp, 3> ops{pci::IoOp::store(0, 4, 0x1122'3344), pci::IoOp::read(2, 2), pci::IoOp::read(4, 1)};
-    window.run(ops);
-    CHECK(ops[1].value == 0x1122);  // the store before it had landed
-    CHECK(ops[2].value == 0);
-    CHECK(window.writes.size() == 1);
-    CHECK(window.stray_accesses() == 0);
-
-    std::array<pci::IoOp, 3> mixed{pci::IoOp::read(0, 4), pci::IoOp::read(6, 4), pci::IoOp::store(7, 2, 0xFFFF)};
-    window.run(mixed);
-    CHECK(mixed[0].value == 0x1122'3344);
-    CHECK(mixed[1].value == 0xFFFF'FFFF);  // runs past the end
-    CHECK(window.writes.size() == 1);      // the misaligned store is dropped
-    CHECK(window.stray_accesses() == 2);
-}

@@ -53,9 +53,10 @@ TEST_CASE("virtio capabilities: the common, notify, ISR and device structures of
     const int batches = config.batches;
     const int reads = config.reads;
     auto layout = virtio::find_modern_layout(config, device);
-    CHECK(config.batches == batches + 1);  // the vendor capabilities in one batch
-    // Three dwords of each structure after the one the capability list read, four of the
-    // notify structure; none of the PCI configuration access capability (type 5).
+    CHECK(config.batches == batches);  // field by field (§4.1.4)
+    // bar, offset and length of each structure (cap_len and cfg_type came with the
+    // capability list), and the notify structure's multiplier; nothing of the PCI
+    // configuration access capability (type 5).
     CHECK(config.reads - reads == 3 + 3 + 3 + 4);
     REQUIRE(layout);
     CHECK(layout->common.bar == 4);

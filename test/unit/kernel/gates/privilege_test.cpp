@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string_view>
 
-#include "kernel/privilege.hpp"
+#include "kernel/gates/privilege.hpp"
 
 using namespace kernel::privilege;
 
