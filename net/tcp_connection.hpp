@@ -209,6 +209,7 @@ private:
                          runtime::Instant now);
     void undo_spurious_timeout();
     void on_duplicate_ack(runtime::Instant now);
+    void begin_fast_recovery(runtime::Instant now);  // what NewReno and SACK recovery share
     void enter_recovery(runtime::Instant now);
     void enter_sack_recovery(runtime::Instant now);
     void note_duplicate(std::uint32_t left, std::uint32_t right);  // a D-SACK for the next ACK

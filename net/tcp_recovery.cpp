@@ -70,15 +70,19 @@ void TcpConnection::detect_loss(std::uint32_t delivered, runtime::Instant now) {
     }
 }
 
-void TcpConnection::enter_sack_recovery(runtime::Instant now) {
+void TcpConnection::begin_fast_recovery(runtime::Instant now) {
     ++m_stats.fast_retransmits;
     ++m_layer.mutable_stats().fast_retransmits;
     m_in_recovery = true;
     m_tlp_at.reset();
     m_recover = m_snd_max;
     m_cc.on_congestion_event(flight_size(), now);
-    m_prr.start(m_cc.ssthresh(), flight_size());
     m_rtt_valid = false;
+}
+
+void TcpConnection::enter_sack_recovery(runtime::Instant now) {
+    begin_fast_recovery(now);
+    m_prr.start(m_cc.ssthresh(), flight_size());
 }
 
 void TcpConnection::process_tlp_ack(const TcpSegment& seg, bool advanced, bool dsack, std::uint32_t newly_sacked,
@@ -128,13 +132,7 @@ void TcpConnection::on_duplicate_ack(runtime::Instant now) {
 
 void TcpConnection::enter_recovery(runtime::Instant now) {
     // NewReno (RFC 6582 §3.2 step 2), for connections without SACK.
-    ++m_stats.fast_retransmits;
-    ++m_layer.mutable_stats().fast_retransmits;
-    m_in_recovery = true;
-    m_tlp_at.reset();
-    m_recover = m_snd_max;
-    m_cc.on_congestion_event(flight_size(), now);
-    m_rtt_valid = false;
+    begin_fast_recovery(now);
     std::uint32_t end = seq_lt(data_end(), m_snd_max) ? data_end() : m_snd_max;
     std::uint32_t length = seq_lt(m_snd_una, end) ? min32(m_mss, end - m_snd_una) : 0;
     bool fin = m_fin_sent && m_snd_una + length == data_end();
