@@ -21,7 +21,7 @@
 #include "hosted/poller.hpp"
 #include "hosted/tap_device.hpp"
 #include "kernel/kernel.hpp"
-#include "net/device.hpp"
+#include "netif/device.hpp"
 
 // NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-identifier-naming): the names are
 // the linker's (--wrap)
@@ -69,8 +69,8 @@ void report_command_line() {
 
 // A random, locally administered, unicast MAC (IEEE 802 §8.2.2: bit 1 of the first octet
 // set, bit 0 clear), so it never clashes with the Linux side of the TAP device.
-net::MacAddress random_mac() {
-    net::MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+netif::MacAddress random_mac() {
+    netif::MacAddress mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
     std::array<std::uint8_t, 6> random{};
     if (getrandom(random.data(), random.size(), 0) == static_cast<ssize_t>(random.size())) {
         mac.bytes = random;
@@ -93,7 +93,7 @@ void bring_up_devices() {
         return;
     }
     // The device lives as long as the process, like a driver's device in the unikernel.
-    net::register_device(*device.value(), "tap");
+    netif::register_device(*device.value(), "tap");
     println("hosted: tap {}: mac {}, fd {}", *name, config.mac, device.value()->fd());
 }
 

@@ -73,11 +73,11 @@ kernel::Result<TapDevice*, TapDevice::Failure> TapDevice::adopt(int fd, const Ta
     // Ordinary memory: nothing but this process touches it, so its "device address" is
     // its own address.
     auto rx_pool =
-        net::BufferPool::create({device->m_rx_memory.get(), rx_bytes},
-                                reinterpret_cast<std::uint64_t>(device->m_rx_memory.get()), k_buffer_size, 0);
-    auto tx_pool = net::BufferPool::create({device->m_tx_memory.get(), tx_bytes},
-                                           reinterpret_cast<std::uint64_t>(device->m_tx_memory.get()), k_buffer_size,
-                                           k_tx_headroom);
+        netif::BufferPool::create({device->m_rx_memory.get(), rx_bytes},
+                                  reinterpret_cast<std::uint64_t>(device->m_rx_memory.get()), k_buffer_size, 0);
+    auto tx_pool = netif::BufferPool::create({device->m_tx_memory.get(), tx_bytes},
+                                             reinterpret_cast<std::uint64_t>(device->m_tx_memory.get()), k_buffer_size,
+                                             k_tx_headroom);
     if (rx_pool) device->m_rx_pool = rx_pool.value();
     if (tx_pool) device->m_tx_pool = tx_pool.value();
     if (!rx_pool || !tx_pool) {
@@ -134,9 +134,9 @@ void TapDevice::fail(const char* what, int errno_value) {
     m_poller.remove(m_fd);
 }
 
-net::PacketBuffer* TapDevice::receive() {
+netif::PacketBuffer* TapDevice::receive() {
     while (!m_broken) {
-        net::PacketBuffer* buffer = m_rx_pool->allocate();
+        netif::PacketBuffer* buffer = m_rx_pool->allocate();
         std::byte* destination = m_scratch.data();
         std::size_t capacity = m_scratch.size();
         if (buffer != nullptr) {
@@ -147,7 +147,7 @@ net::PacketBuffer* TapDevice::receive() {
         ssize_t n = ::read(m_fd, destination, capacity);
         if (n <= 0) {
             int error = n == 0 ? EPIPE : errno;  // 0: the other end is gone (not a TAP)
-            net::release_buffer(buffer);
+            netif::release_buffer(buffer);
             if (error == EINTR) continue;
             if (error == EAGAIN || error == EWOULDBLOCK) {
                 rearm();
@@ -166,7 +166,7 @@ net::PacketBuffer* TapDevice::receive() {
             // A frame that fills the buffer may have been cut short: it cannot be trusted.
             ++(length < k_ethernet_header ? m_tap_stats.rx_runts : m_tap_stats.rx_truncated);
             ++m_stats.rx_dropped;
-            net::release_buffer(buffer);
+            netif::release_buffer(buffer);
             continue;
         }
         (void)buffer->resize(length);  // fits: length < capacity
@@ -177,8 +177,8 @@ net::PacketBuffer* TapDevice::receive() {
     return nullptr;
 }
 
-bool TapDevice::transmit(net::PacketBuffer* frame) {
-    net::BufferOwner owner(frame);
+bool TapDevice::transmit(netif::PacketBuffer* frame) {
+    netif::BufferOwner owner(frame);
     if (m_broken) {
         ++m_stats.tx_dropped;
         return false;

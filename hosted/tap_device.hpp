@@ -1,5 +1,5 @@
 #pragma once
-// A net::NetworkDevice over a Linux TAP device: Ethernet frames are read from and written
+// A netif::NetworkDevice over a Linux TAP device: Ethernet frames are read from and written
 // to a file descriptor opened on /dev/net/tun with IFF_TAP | IFF_NO_PI (Documentation/
 // networking/tuntap.rst), so one read is one frame and one write sends one.
 //
@@ -19,8 +19,8 @@
 
 #include "hosted/poller.hpp"
 #include "kernel/result.hpp"
-#include "net/device.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/device.hpp"
+#include "netif/packet_buffer.hpp"
 
 namespace hosted {
 
@@ -33,12 +33,12 @@ struct TapStats {
 };
 
 struct TapConfig {
-    net::MacAddress mac;  // ours, not the Linux side's
+    netif::MacAddress mac;  // ours, not the Linux side's
     std::size_t rx_buffers = 256;
     std::size_t tx_buffers = 256;
 };
 
-class TapDevice final : public net::NetworkDevice {
+class TapDevice final : public netif::NetworkDevice {
 public:
     static constexpr std::size_t k_buffer_size = 2048;
     static constexpr std::size_t k_tx_headroom = 128;
@@ -61,41 +61,41 @@ public:
     TapDevice& operator=(const TapDevice&) = delete;
     ~TapDevice();
 
-    // net::NetworkDevice
-    net::MacAddress mac() const override { return m_mac; }
-    net::DeviceCapabilities capabilities() const override { return {}; }  // 1500, no offloads
+    // netif::NetworkDevice
+    netif::MacAddress mac() const override { return m_mac; }
+    netif::DeviceCapabilities capabilities() const override { return {}; }  // 1500, no offloads
     bool link_up() const override { return !m_broken; }
-    net::PacketBuffer* receive() override;
+    netif::PacketBuffer* receive() override;
     // Writes the frame at once: a TAP write hands it to Linux's receive path.
-    bool transmit(net::PacketBuffer* frame) override;
+    bool transmit(netif::PacketBuffer* frame) override;
     void flush() override {}  // nothing is batched
-    net::PacketBuffer* allocate_tx_buffer() override { return m_tx_pool->allocate(); }
-    const net::DeviceStats& stats() const override { return m_stats; }
+    netif::PacketBuffer* allocate_tx_buffer() override { return m_tx_pool->allocate(); }
+    const netif::DeviceStats& stats() const override { return m_stats; }
     void set_receive_hook(void (*hook)(void* context), void* context) override;
 
     [[nodiscard]] const TapStats& tap_stats() const { return m_tap_stats; }
-    [[nodiscard]] const net::PoolStats& rx_pool_stats() const { return m_rx_pool->stats(); }
+    [[nodiscard]] const netif::PoolStats& rx_pool_stats() const { return m_rx_pool->stats(); }
     [[nodiscard]] int fd() const { return m_fd; }
 
 private:
-    TapDevice(int fd, net::MacAddress mac, Poller& poller) : m_fd(fd), m_mac(mac), m_poller(poller) {}
+    TapDevice(int fd, netif::MacAddress mac, Poller& poller) : m_fd(fd), m_mac(mac), m_poller(poller) {}
     static void readable(void* context, std::uint32_t events);
     void rearm();
     void fail(const char* what, int errno_value);
 
     int m_fd;
-    net::MacAddress m_mac;
+    netif::MacAddress m_mac;
     Poller& m_poller;
     std::unique_ptr<std::byte[]> m_rx_memory;
     std::unique_ptr<std::byte[]> m_tx_memory;
-    net::BufferPool* m_rx_pool = nullptr;
-    net::BufferPool* m_tx_pool = nullptr;
+    netif::BufferPool* m_rx_pool = nullptr;
+    netif::BufferPool* m_tx_pool = nullptr;
     void (*m_receive_hook)(void*) = nullptr;
     void* m_receive_context = nullptr;
     bool m_ready = false;   // readiness seen that no hook has been told of yet
     bool m_broken = false;  // a read or write failed for good; the watch is gone
     std::array<std::byte, k_buffer_size> m_scratch{};
-    net::DeviceStats m_stats;
+    netif::DeviceStats m_stats;
     TapStats m_tap_stats;
 };
 

@@ -42,14 +42,6 @@ std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view text) {
 
 }  // namespace net
 
-void kernel::fmt::Formatter<net::MacAddress>::format(Sink& sink, const Spec& spec, const net::MacAddress& mac) {
-    std::array<char, 17> text{};
-    BufferSink buffer(text);
-    format_to(buffer, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac.bytes[0], mac.bytes[1], mac.bytes[2],
-              mac.bytes[3], mac.bytes[4], mac.bytes[5]);
-    pad_and_write(sink, spec, buffer.view());
-}
-
 void kernel::fmt::Formatter<net::Ipv4Address>::format(Sink& sink, const Spec& spec, const net::Ipv4Address& address) {
     std::array<char, 15> text{};
     BufferSink buffer(text);

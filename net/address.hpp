@@ -1,5 +1,6 @@
 #pragma once
-// Ethernet (MAC) and IPv4 addresses, with parsing from text and formatting.
+// IPv4 addresses and prefixes, with parsing from text and formatting. MAC addresses are
+// the link layer's (netif/mac_address.hpp).
 
 #include <array>
 #include <cstdint>
@@ -7,18 +8,9 @@
 #include <string_view>
 
 #include "kernel/format.hpp"
+#include "netif/mac_address.hpp"
 
 namespace net {
-
-struct MacAddress {
-    std::array<std::uint8_t, 6> bytes{};
-
-    static constexpr MacAddress broadcast() { return {{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}}; }
-    [[nodiscard]] constexpr bool is_broadcast() const { return *this == broadcast(); }
-    [[nodiscard]] constexpr bool is_multicast() const { return (bytes[0] & 1) != 0; }
-    [[nodiscard]] constexpr bool is_zero() const { return *this == MacAddress{}; }
-    constexpr bool operator==(const MacAddress&) const = default;
-};
 
 // Host order inside: 10.0.0.1 is 0x0A000001.
 struct Ipv4Address {
@@ -59,10 +51,6 @@ struct Ipv4Cidr {
 
 }  // namespace net
 
-template <>
-struct kernel::fmt::Formatter<net::MacAddress> {
-    static void format(Sink& sink, const Spec& spec, const net::MacAddress& mac);
-};
 template <>
 struct kernel::fmt::Formatter<net::Ipv4Address> {
     static void format(Sink& sink, const Spec& spec, const net::Ipv4Address& address);

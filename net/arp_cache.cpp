@@ -21,7 +21,7 @@ std::size_t ArpCache::size() const {
     return n;
 }
 
-std::optional<MacAddress> ArpCache::lookup(Ipv4Address ip, runtime::Instant now) const {
+std::optional<netif::MacAddress> ArpCache::lookup(Ipv4Address ip, runtime::Instant now) const {
     const Entry* e = find(ip);
     if (e == nullptr || e->state != State::Reachable || e->expires <= now) return std::nullopt;
     return e->mac;
@@ -29,8 +29,8 @@ std::optional<MacAddress> ArpCache::lookup(Ipv4Address ip, runtime::Instant now)
 
 void ArpCache::drop_pending(Entry& entry) {
     while (entry.pending != nullptr) {
-        PacketBuffer* next = entry.pending->next;
-        release_buffer(entry.pending);
+        netif::PacketBuffer* next = entry.pending->next;
+        netif::release_buffer(entry.pending);
         ++m_stats.queue_dropped;
         entry.pending = next;
     }
@@ -56,7 +56,7 @@ ArpCache::Entry& ArpCache::claim(runtime::Instant now) {
     return *victim;
 }
 
-PacketBuffer* ArpCache::update(Ipv4Address ip, MacAddress mac, runtime::Instant now) {
+netif::PacketBuffer* ArpCache::update(Ipv4Address ip, netif::MacAddress mac, runtime::Instant now) {
     Entry* e = find(ip);
     if (e == nullptr) {
         e = &claim(now);
@@ -68,18 +68,18 @@ PacketBuffer* ArpCache::update(Ipv4Address ip, MacAddress mac, runtime::Instant 
     e->expires = now + k_reachable_time;
     e->last_used = now;
     e->requests = 0;
-    PacketBuffer* released = e->pending;
+    netif::PacketBuffer* released = e->pending;
     e->pending = nullptr;
     e->pending_count = 0;
     return released;
 }
 
-PacketBuffer* ArpCache::refresh(Ipv4Address ip, MacAddress mac, runtime::Instant now) {
+netif::PacketBuffer* ArpCache::refresh(Ipv4Address ip, netif::MacAddress mac, runtime::Instant now) {
     if (find(ip) == nullptr) return nullptr;
     return update(ip, mac, now);
 }
 
-bool ArpCache::enqueue(Ipv4Address ip, PacketBuffer* packet, runtime::Instant now) {
+bool ArpCache::enqueue(Ipv4Address ip, netif::PacketBuffer* packet, runtime::Instant now) {
     Entry* e = find(ip);
     bool fresh = false;
     if (e == nullptr || e->state == State::Reachable) {  // a Reachable entry that expired
@@ -95,14 +95,14 @@ bool ArpCache::enqueue(Ipv4Address ip, PacketBuffer* packet, runtime::Instant no
     e->last_used = now;
     if (e->pending_count == k_pending_per_entry) {
         // Keep the newest: drop the oldest waiting packet.
-        PacketBuffer* oldest = e->pending;
+        netif::PacketBuffer* oldest = e->pending;
         e->pending = oldest->next;
-        release_buffer(oldest);
+        netif::release_buffer(oldest);
         ++m_stats.queue_dropped;
         --e->pending_count;
     }
     packet->next = nullptr;
-    PacketBuffer** tail = &e->pending;
+    netif::PacketBuffer** tail = &e->pending;
     while (*tail != nullptr) tail = &(*tail)->next;
     *tail = packet;
     ++e->pending_count;

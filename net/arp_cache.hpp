@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "net/address.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/packet_buffer.hpp"
 #include "runtime/time.hpp"
 
 namespace net {
@@ -35,17 +35,17 @@ public:
     ArpCache& operator=(const ArpCache&) = delete;
     ~ArpCache();
 
-    [[nodiscard]] std::optional<MacAddress> lookup(Ipv4Address ip, runtime::Instant now) const;
+    [[nodiscard]] std::optional<netif::MacAddress> lookup(Ipv4Address ip, runtime::Instant now) const;
 
     // Records ip -> mac (from a reply, or a request addressed to us). Returns the packets
     // that waited for this address, as an intrusive list, for the caller to send.
-    PacketBuffer* update(Ipv4Address ip, MacAddress mac, runtime::Instant now);
+    netif::PacketBuffer* update(Ipv4Address ip, netif::MacAddress mac, runtime::Instant now);
     // Refreshes an entry only if it exists (gratuitous ARP, requests not meant for us).
-    PacketBuffer* refresh(Ipv4Address ip, MacAddress mac, runtime::Instant now);
+    netif::PacketBuffer* refresh(Ipv4Address ip, netif::MacAddress mac, runtime::Instant now);
 
     // Queues packet until ip resolves (taking ownership). Returns true if a request should
     // go out now (a new resolution).
-    bool enqueue(Ipv4Address ip, PacketBuffer* packet, runtime::Instant now);
+    bool enqueue(Ipv4Address ip, netif::PacketBuffer* packet, runtime::Instant now);
 
     // Addresses whose request should be sent again now; call after poll_at() passes.
     // Entries out of retries are dropped with their packets.
@@ -62,11 +62,11 @@ private:
     struct Entry {
         State state = State::Free;
         Ipv4Address ip;
-        MacAddress mac;
+        netif::MacAddress mac;
         runtime::Instant expires{};  // Reachable: until then; Incomplete: next retry
         runtime::Instant last_used{};
         unsigned requests = 0;
-        PacketBuffer* pending = nullptr;  // oldest first
+        netif::PacketBuffer* pending = nullptr;  // oldest first
         std::size_t pending_count = 0;
     };
     Entry* find(Ipv4Address ip);

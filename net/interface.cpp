@@ -19,7 +19,7 @@ std::uint64_t InterfaceStats::malformed_total() const {
     return total;
 }
 
-Interface::Interface(NetworkDevice& device, const ReassemblyConfig& reassembly)
+Interface::Interface(netif::NetworkDevice& device, const ReassemblyConfig& reassembly)
     : m_device(device), m_mac(device.mac()), m_reassembly(reassembly) {}
 
 Interface::~Interface() = default;
@@ -38,7 +38,7 @@ kernel::Result<void, Interface::Error> Interface::enable_large_datagrams(std::si
     auto* memory = new (std::nothrow) std::byte[bytes];
     if (memory == nullptr) return kernel::err(Error::NoMemory);
     // Device address 0: large buffers never reach a device; fragments are copied out.
-    auto pool = BufferPool::create({memory, bytes}, 0, k_large_buffer_size, k_large_buffer_headroom);
+    auto pool = netif::BufferPool::create({memory, bytes}, 0, k_large_buffer_size, k_large_buffer_headroom);
     if (!pool) {
         delete[] memory;
         return kernel::err(Error::NoMemory);
@@ -56,14 +56,14 @@ std::optional<runtime::Instant> Interface::poll_at() const {
     return arp;
 }
 
-PacketBuffer* Interface::allocate_buffer(std::size_t size) {
+netif::PacketBuffer* Interface::allocate_buffer(std::size_t size) {
     if (size > Ipv4Reassembler::k_max_payload) return nullptr;
-    PacketBuffer* buffer = m_device.allocate_tx_buffer();
+    netif::PacketBuffer* buffer = m_device.allocate_tx_buffer();
     if (buffer != nullptr && buffer->resize(size)) return buffer;
-    release_buffer(buffer);
+    netif::release_buffer(buffer);
     buffer = m_large.pool != nullptr ? m_large.pool->allocate() : nullptr;
     if (buffer != nullptr && buffer->resize(size)) return buffer;
-    release_buffer(buffer);
+    netif::release_buffer(buffer);
     return nullptr;
 }
 
@@ -71,7 +71,7 @@ void Interface::configure(Ipv4Cidr address, std::optional<Ipv4Address> gateway, 
     m_address = address;
     m_gateway = gateway;
     // RFC 5227 §3: announce the address so neighbours update stale caches.
-    send_arp(ArpOperation::Request, MacAddress{}, address.address, MacAddress::broadcast());
+    send_arp(ArpOperation::Request, netif::MacAddress{}, address.address, netif::MacAddress::broadcast());
 }
 
 void Interface::deconfigure() {
@@ -86,9 +86,10 @@ bool Interface::is_broadcast(Ipv4Address a) const {
 }
 
 void Interface::poll(runtime::Instant now) {
-    while (PacketBuffer* frame = m_device.receive()) receive(frame, now);
-    m_arp.retry_due(
-        now, [&](Ipv4Address ip) { send_arp(ArpOperation::Request, MacAddress{}, ip, MacAddress::broadcast()); });
+    while (netif::PacketBuffer* frame = m_device.receive()) receive(frame, now);
+    m_arp.retry_due(now, [&](Ipv4Address ip) {
+        send_arp(ArpOperation::Request, netif::MacAddress{}, ip, netif::MacAddress::broadcast());
+    });
     m_reassembly.expire(now, [&](std::span<const std::byte> header, std::span<const std::byte> payload) {
         // RFC 1122 §3.3.2, RFC 792: time exceeded, code 1, if fragment zero arrived; never
         // about a datagram sent to a broadcast address (RFC 1122 §3.2.2).
@@ -101,12 +102,12 @@ void Interface::poll(runtime::Instant now) {
     m_device.flush();
 }
 
-void Interface::receive(PacketBuffer* frame, runtime::Instant now) {
-    BufferOwner owner(frame);
+void Interface::receive(netif::PacketBuffer* frame, runtime::Instant now) {
+    netif::BufferOwner owner(frame);
     ++m_stats.rx_frames;
     auto ethernet = EthernetFrame::parse(frame->bytes());
     if (!ethernet) return count_malformed(ethernet.error());
-    MacAddress destination = ethernet->destination();
+    netif::MacAddress destination = ethernet->destination();
     if (destination != m_mac && !destination.is_broadcast()) {
         ++m_stats.rx_not_for_us;
         return;
@@ -123,8 +124,8 @@ void Interface::handle_arp(std::span<const std::byte> payload, runtime::Instant 
     if (!arp) return count_malformed(arp.error());
     bool for_us = is_local(arp->target_ip);
     // RFC 826 "packet reception": update a known sender; add it if the packet is for us.
-    PacketBuffer* waiting = for_us ? m_arp.update(arp->sender_ip, arp->sender_mac, now)
-                                   : m_arp.refresh(arp->sender_ip, arp->sender_mac, now);
+    netif::PacketBuffer* waiting = for_us ? m_arp.update(arp->sender_ip, arp->sender_mac, now)
+                                          : m_arp.refresh(arp->sender_ip, arp->sender_mac, now);
     send_waiting(waiting, arp->sender_mac);
     if (for_us && arp->operation == ArpOperation::Request) {
         send_arp(ArpOperation::Reply, arp->sender_mac, arp->sender_ip, arp->sender_mac);
@@ -132,8 +133,8 @@ void Interface::handle_arp(std::span<const std::byte> payload, runtime::Instant 
     }
 }
 
-void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payload, runtime::Instant now) {
-    BufferOwner owner(frame);
+void Interface::handle_ipv4(netif::PacketBuffer* frame, std::span<const std::byte> payload, runtime::Instant now) {
+    netif::BufferOwner owner(frame);
     auto ip = Ipv4Packet::parse(payload);
     if (!ip) return count_malformed(ip.error());
     Ipv4Address destination = ip->destination();
@@ -146,10 +147,10 @@ void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payl
     }
     if (ip->is_fragment()) {
         // The fragment's bytes are copied; its frame goes back to the device now.
-        PacketBuffer* datagram = m_reassembly.add(*ip, now);
-        owner = BufferOwner();
+        netif::PacketBuffer* datagram = m_reassembly.add(*ip, now);
+        owner = netif::BufferOwner();
         if (datagram == nullptr) return;
-        BufferOwner whole(datagram);
+        netif::BufferOwner whole(datagram);
         auto reassembled = Ipv4Packet::parse(datagram->bytes());
         if (!reassembled) return count_malformed(reassembled.error());
         return deliver_ipv4(whole.release(), *reassembled, now);
@@ -157,8 +158,8 @@ void Interface::handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payl
     deliver_ipv4(owner.release(), *ip, now);
 }
 
-void Interface::deliver_ipv4(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now) {
-    BufferOwner owner(packet);
+void Interface::deliver_ipv4(netif::PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now) {
+    netif::BufferOwner owner(packet);
     bool broadcast = is_broadcast(ip.destination());
     switch (ip.protocol()) {
         case static_cast<std::uint8_t>(IpProtocol::Icmp):
@@ -178,7 +179,7 @@ void Interface::handle_icmp(const Ipv4Packet& ip, runtime::Instant now) {
     auto icmp = IcmpMessage::parse(ip.payload());
     if (!icmp) return count_malformed(icmp.error());
     if (icmp->type() != static_cast<std::uint8_t>(IcmpType::EchoRequest)) return;
-    PacketBuffer* reply = allocate_buffer(IcmpMessage::k_header_size + icmp->data().size());
+    netif::PacketBuffer* reply = allocate_buffer(IcmpMessage::k_header_size + icmp->data().size());
     if (reply == nullptr) {
         ++m_stats.tx_no_buffer;
         return;
@@ -188,8 +189,8 @@ void Interface::handle_icmp(const Ipv4Packet& ip, runtime::Instant now) {
     send_ipv4(reply, ip.source(), IpProtocol::Icmp, now);
 }
 
-void Interface::handle_udp(PacketBuffer* frame, const Ipv4Packet& ip, runtime::Instant now) {
-    BufferOwner owner(frame);
+void Interface::handle_udp(netif::PacketBuffer* frame, const Ipv4Packet& ip, runtime::Instant now) {
+    netif::BufferOwner owner(frame);
     auto check = frame->metadata.checksum_verified ? UdpDatagram::ChecksumCheck::AlreadyVerified
                                                    : UdpDatagram::ChecksumCheck::Verify;
     auto udp = UdpDatagram::parse(ip.payload(), ip.source(), ip.destination(), check);
@@ -218,9 +219,9 @@ void Interface::send_icmp_error(IcmpType type, std::uint8_t code, std::span<cons
     // RFC 792: the offending header and the first 8 bytes of its payload.
     std::span<const std::byte> quoted_payload = payload.first(std::min<std::size_t>(8, payload.size()));
     std::size_t quoted = header.size() + quoted_payload.size();
-    PacketBuffer* reply = allocate_buffer();
+    netif::PacketBuffer* reply = allocate_buffer();
     if (reply == nullptr || !reply->resize(IcmpMessage::k_header_size + quoted)) {
-        release_buffer(reply);
+        netif::release_buffer(reply);
         ++m_stats.tx_no_buffer;
         return;
     }
@@ -233,9 +234,10 @@ void Interface::send_icmp_error(IcmpType type, std::uint8_t code, std::span<cons
     send_ipv4(reply, Ipv4Address{h.source}, IpProtocol::Icmp, now);
 }
 
-kernel::Result<void, Interface::SendError> Interface::try_send_ipv4(PacketBuffer* packet, Ipv4Address destination,
-                                                                    IpProtocol protocol, runtime::Instant now) {
-    BufferOwner owner(packet);
+kernel::Result<void, Interface::SendError> Interface::try_send_ipv4(netif::PacketBuffer* packet,
+                                                                    Ipv4Address destination, IpProtocol protocol,
+                                                                    runtime::Instant now) {
+    netif::BufferOwner owner(packet);
     bool to_broadcast = is_broadcast(destination);
     if (!m_address && !to_broadcast) {
         ++m_stats.tx_no_route;
@@ -266,7 +268,7 @@ kernel::Result<void, Interface::SendError> Interface::try_send_ipv4(PacketBuffer
         return {};
     };
     if (to_broadcast) {
-        send_resolved(owner.release(), MacAddress::broadcast());
+        send_resolved(owner.release(), netif::MacAddress::broadcast());
         return sent();
     }
     Ipv4Address next_hop = destination;
@@ -283,21 +285,21 @@ kernel::Result<void, Interface::SendError> Interface::try_send_ipv4(PacketBuffer
     }
     // The Ethernet header is added (and a big datagram cut up) when the address resolves.
     if (m_arp.enqueue(next_hop, owner.release(), now)) {
-        send_arp(ArpOperation::Request, MacAddress{}, next_hop, MacAddress::broadcast());
+        send_arp(ArpOperation::Request, netif::MacAddress{}, next_hop, netif::MacAddress::broadcast());
     }
     return {};
 }
 
-void Interface::send_waiting(PacketBuffer* list, MacAddress destination) {
+void Interface::send_waiting(netif::PacketBuffer* list, netif::MacAddress destination) {
     while (list != nullptr) {
-        PacketBuffer* next = list->next;
+        netif::PacketBuffer* next = list->next;
         list->next = nullptr;
         send_resolved(list, destination);
         list = next;
     }
 }
 
-void Interface::send_resolved(PacketBuffer* packet, MacAddress destination) {
+void Interface::send_resolved(netif::PacketBuffer* packet, netif::MacAddress destination) {
     bool large = m_large.pool != nullptr && packet->pool() == m_large.pool;
     if (!large && (packet->size() <= m_device.capabilities().mtu || packet->metadata.segment_size != 0)) {
         return send_frame(packet, destination, EtherType::Ipv4);
@@ -305,17 +307,17 @@ void Interface::send_resolved(PacketBuffer* packet, MacAddress destination) {
     // Too big for the link, or in a large buffer the device cannot see: copied into device
     // buffers, as fragments if need be (a datagram that fits is one "fragment" whose
     // header keeps its "don't fragment" bit).
-    BufferOwner owner(packet);
+    netif::BufferOwner owner(packet);
     std::size_t mtu = m_device.capabilities().mtu;
     std::span<const std::byte> datagram = packet->bytes();
-    PacketBuffer* fragments = nullptr;
+    netif::PacketBuffer* fragments = nullptr;
     if (datagram.size() <= mtu) {
         fragments = allocate_buffer();
         if (fragments != nullptr && fragments->resize(datagram.size())) {
             std::memcpy(fragments->data(), datagram.data(), datagram.size());
             return send_frame(fragments, destination, EtherType::Ipv4);
         }
-        release_buffer(fragments);
+        netif::release_buffer(fragments);
         ++m_stats.tx_no_buffer;
         return;
     }
@@ -325,8 +327,8 @@ void Interface::send_resolved(PacketBuffer* packet, MacAddress destination) {
         return;
     }
     ++m_stats.tx_fragmented;
-    for (PacketBuffer* fragment = list.value(); fragment != nullptr;) {
-        PacketBuffer* next = fragment->next;
+    for (netif::PacketBuffer* fragment = list.value(); fragment != nullptr;) {
+        netif::PacketBuffer* next = fragment->next;
         fragment->next = nullptr;
         ++m_stats.tx_fragments;
         send_frame(fragment, destination, EtherType::Ipv4);
@@ -334,9 +336,9 @@ void Interface::send_resolved(PacketBuffer* packet, MacAddress destination) {
     }
 }
 
-void Interface::send_frame(PacketBuffer* packet, MacAddress destination, EtherType type) {
+void Interface::send_frame(netif::PacketBuffer* packet, netif::MacAddress destination, EtherType type) {
     if (!packet->push_front(EthernetFrame::k_header_size)) {
-        release_buffer(packet);
+        netif::release_buffer(packet);
         ++m_stats.tx_no_buffer;
         return;
     }
@@ -344,12 +346,12 @@ void Interface::send_frame(PacketBuffer* packet, MacAddress destination, EtherTy
     m_device.transmit(packet);
 }
 
-void Interface::send_arp(ArpOperation op, MacAddress target_mac, Ipv4Address target_ip,
-                         MacAddress ethernet_destination) {
+void Interface::send_arp(ArpOperation op, netif::MacAddress target_mac, Ipv4Address target_ip,
+                         netif::MacAddress ethernet_destination) {
     if (!m_address) return;
-    PacketBuffer* packet = allocate_buffer();
+    netif::PacketBuffer* packet = allocate_buffer();
     if (packet == nullptr || !packet->resize(ArpPacket::k_size)) {
-        release_buffer(packet);
+        netif::release_buffer(packet);
         ++m_stats.tx_no_buffer;
         return;
     }

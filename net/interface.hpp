@@ -1,5 +1,5 @@
 #pragma once
-// One network interface: Ethernet, ARP, IPv4, ICMP echo and UDP over a NetworkDevice.
+// One network interface: Ethernet, ARP, IPv4, ICMP echo and UDP over a netif::NetworkDevice.
 // Single-threaded and driven by the event loop: poll(now) handles everything received and
 // everything due; poll_at() says when to call again. Every malformed frame is counted
 // under its reason and dropped.
@@ -15,13 +15,13 @@
 
 #include "net/address.hpp"
 #include "net/arp_cache.hpp"
-#include "net/device.hpp"
 #include "net/ipv4_reassembly.hpp"
 #include "net/wire/arp.hpp"
 #include "net/wire/ethernet.hpp"
 #include "net/wire/icmp.hpp"
 #include "net/wire/ipv4.hpp"
 #include "net/wire/parse_error.hpp"
+#include "netif/device.hpp"
 #include "runtime/time.hpp"
 
 namespace net {
@@ -60,7 +60,7 @@ public:
     static constexpr std::size_t k_large_buffer_headroom = 128;
     static constexpr std::size_t k_large_buffer_size = k_large_buffer_headroom + Ipv4Reassembler::k_buffer_bytes;
 
-    explicit Interface(NetworkDevice& device, const ReassemblyConfig& reassembly = {});
+    explicit Interface(netif::NetworkDevice& device, const ReassemblyConfig& reassembly = {});
     Interface(const Interface&) = delete;
     Interface& operator=(const Interface&) = delete;
     ~Interface();
@@ -75,13 +75,13 @@ public:
     void deconfigure();
     [[nodiscard]] std::optional<Ipv4Cidr> address() const { return m_address; }
     [[nodiscard]] std::optional<Ipv4Address> gateway() const { return m_gateway; }
-    [[nodiscard]] MacAddress mac() const { return m_mac; }
-    [[nodiscard]] NetworkDevice& device() { return m_device; }
+    [[nodiscard]] netif::MacAddress mac() const { return m_mac; }
+    [[nodiscard]] netif::NetworkDevice& device() { return m_device; }
 
     // Handles every frame the device has, and ARP retries that are due.
     void poll(runtime::Instant now);
     // Handles one received frame (takes ownership).
-    void receive(PacketBuffer* frame, runtime::Instant now);
+    void receive(netif::PacketBuffer* frame, runtime::Instant now);
     [[nodiscard]] std::optional<runtime::Instant> poll_at() const;
 
     // Headers' worth of head-room that a buffer for send_ipv4 must leave.
@@ -90,20 +90,20 @@ public:
     // Takes ownership. A packet longer than the MTU goes out in fragments unless its
     // metadata.dont_fragment is set. False when it had to be dropped (no route, too big,
     // no buffers for the fragments); a packet waiting for ARP counts as sent.
-    bool send_ipv4(PacketBuffer* packet, Ipv4Address destination, IpProtocol protocol, runtime::Instant now) {
+    bool send_ipv4(netif::PacketBuffer* packet, Ipv4Address destination, IpProtocol protocol, runtime::Instant now) {
         return try_send_ipv4(packet, destination, protocol, now).has_value();
     }
     // The same, saying why it failed. Fragment buffers are taken when the frame leaves:
     // a datagram waiting for ARP that cannot get them later is dropped and counted
     // (tx_fragment_failed).
-    kernel::Result<void, SendError> try_send_ipv4(PacketBuffer* packet, Ipv4Address destination, IpProtocol protocol,
-                                                  runtime::Instant now);
+    kernel::Result<void, SendError> try_send_ipv4(netif::PacketBuffer* packet, Ipv4Address destination,
+                                                  IpProtocol protocol, runtime::Instant now);
     // A buffer with head-room for Ethernet + IPv4, or nullptr.
-    PacketBuffer* allocate_buffer() { return m_device.allocate_tx_buffer(); }
+    netif::PacketBuffer* allocate_buffer() { return m_device.allocate_tx_buffer(); }
     // A buffer holding `size` bytes of IP payload (contents undefined): a device buffer
     // when it fits in one, else a large buffer; nullptr when none is free or size is more
     // than a 65535-byte datagram holds.
-    PacketBuffer* allocate_buffer(std::size_t size);
+    netif::PacketBuffer* allocate_buffer(std::size_t size);
 
     // TCP segments go to this layer (TcpLayer registers itself); without one they are
     // answered with protocol unreachable.
@@ -113,26 +113,27 @@ public:
     [[nodiscard]] const ArpStats& arp_stats() const { return m_arp.stats(); }
     [[nodiscard]] const ReassemblyStats& reassembly_stats() const { return m_reassembly.stats(); }
     // nullptr until enable_large_datagrams.
-    [[nodiscard]] const BufferPool* large_pool() const { return m_large.pool; }
+    [[nodiscard]] const netif::BufferPool* large_pool() const { return m_large.pool; }
 
 private:
     friend class UdpSocket;
     void handle_arp(std::span<const std::byte> payload, runtime::Instant now);
-    void handle_ipv4(PacketBuffer* frame, std::span<const std::byte> payload, runtime::Instant now);
+    void handle_ipv4(netif::PacketBuffer* frame, std::span<const std::byte> payload, runtime::Instant now);
     // The protocol dispatch of a whole datagram (one that came whole or was reassembled).
-    void deliver_ipv4(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now);
+    void deliver_ipv4(netif::PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now);
     void handle_icmp(const Ipv4Packet& ip, runtime::Instant now);
-    void handle_udp(PacketBuffer* frame, const Ipv4Packet& ip, runtime::Instant now);
-    void send_arp(ArpOperation op, MacAddress target_mac, Ipv4Address target_ip, MacAddress ethernet_destination);
+    void handle_udp(netif::PacketBuffer* frame, const Ipv4Packet& ip, runtime::Instant now);
+    void send_arp(ArpOperation op, netif::MacAddress target_mac, Ipv4Address target_ip,
+                  netif::MacAddress ethernet_destination);
     void send_unreachable(const Ipv4Packet& ip, UnreachableCode code, runtime::Instant now);
     // RFC 792: an error quoting the offending header and the first 8 bytes of its payload.
     void send_icmp_error(IcmpType type, std::uint8_t code, std::span<const std::byte> header,
                          std::span<const std::byte> payload, runtime::Instant now);
     // Sends an IPv4 packet whose next hop is known, in fragments if it is too big.
-    void send_resolved(PacketBuffer* packet, MacAddress destination);
+    void send_resolved(netif::PacketBuffer* packet, netif::MacAddress destination);
     [[nodiscard]] bool is_broadcast(Ipv4Address a) const;
-    void send_frame(PacketBuffer* packet, MacAddress destination, EtherType type);
-    void send_waiting(PacketBuffer* list, MacAddress destination);
+    void send_frame(netif::PacketBuffer* packet, netif::MacAddress destination, EtherType type);
+    void send_waiting(netif::PacketBuffer* list, netif::MacAddress destination);
     [[nodiscard]] bool is_local(Ipv4Address a) const;
     void count_malformed(ParseError e) { ++m_stats.rx_malformed[static_cast<std::size_t>(e)]; }
     bool register_socket(UdpSocket& socket);
@@ -147,12 +148,12 @@ private:
         LargeBuffers& operator=(const LargeBuffers&) = delete;
         ~LargeBuffers();
         std::byte* memory = nullptr;
-        BufferPool* pool = nullptr;
+        netif::BufferPool* pool = nullptr;
     };
 
     LargeBuffers m_large;
-    NetworkDevice& m_device;
-    MacAddress m_mac;
+    netif::NetworkDevice& m_device;
+    netif::MacAddress m_mac;
     std::optional<Ipv4Cidr> m_address;
     std::optional<Ipv4Address> m_gateway;
     ArpCache m_arp;

@@ -7,16 +7,16 @@
 
 namespace net {
 
-void release_list(PacketBuffer* list) {
+void release_list(netif::PacketBuffer* list) {
     while (list != nullptr) {
-        PacketBuffer* next = list->next;
-        release_buffer(list);
+        netif::PacketBuffer* next = list->next;
+        netif::release_buffer(list);
         list = next;
     }
 }
 
-kernel::Result<PacketBuffer*, FragmentError> fragment_ipv4(std::span<const std::byte> datagram, std::size_t mtu,
-                                                           NetworkDevice& device) {
+kernel::Result<netif::PacketBuffer*, FragmentError> fragment_ipv4(std::span<const std::byte> datagram, std::size_t mtu,
+                                                                  netif::NetworkDevice& device) {
     Ipv4Header original;
     std::memcpy(&original, datagram.data(), sizeof original);
     std::size_t first_header = std::size_t{original.version_ihl & 0x0Fu} * 4;
@@ -30,12 +30,12 @@ kernel::Result<PacketBuffer*, FragmentError> fragment_ipv4(std::span<const std::
     std::size_t count = payload.size() <= first_chunk ? 1 : 1 + (payload.size() - first_chunk + chunk - 1) / chunk;
 
     // All buffers first: nothing is sent unless every fragment can be.
-    PacketBuffer* head = nullptr;
-    PacketBuffer** tail = &head;
+    netif::PacketBuffer* head = nullptr;
+    netif::PacketBuffer** tail = &head;
     for (std::size_t i = 0; i < count; ++i) {
-        PacketBuffer* buffer = device.allocate_tx_buffer();
+        netif::PacketBuffer* buffer = device.allocate_tx_buffer();
         if (buffer == nullptr || !buffer->resize(mtu)) {
-            release_buffer(buffer);
+            netif::release_buffer(buffer);
             release_list(head);
             return kernel::err(FragmentError::NoBuffer);
         }
@@ -46,7 +46,7 @@ kernel::Result<PacketBuffer*, FragmentError> fragment_ipv4(std::span<const std::
     std::size_t offset = 0;
     std::size_t original_offset = std::size_t{flags & 0x1FFFu} * 8;
     bool original_more = (flags & Ipv4Packet::k_more_fragments) != 0;
-    for (PacketBuffer* fragment = head; fragment != nullptr; fragment = fragment->next) {
+    for (netif::PacketBuffer* fragment = head; fragment != nullptr; fragment = fragment->next) {
         std::size_t header_length = offset == 0 ? first_header : Ipv4Packet::k_min_header;
         std::size_t length = std::min(offset == 0 ? first_chunk : chunk, payload.size() - offset);
         bool more = offset + length < payload.size() || original_more;

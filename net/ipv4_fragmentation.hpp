@@ -14,8 +14,8 @@
 #include <span>
 
 #include "kernel/result.hpp"
-#include "net/device.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/device.hpp"
+#include "netif/packet_buffer.hpp"
 
 namespace net {
 
@@ -26,12 +26,12 @@ enum class FragmentError {
 };
 
 // datagram: a whole IPv4 packet (validated header + payload). Returns the fragments as a
-// list linked through PacketBuffer::next, each holding one IPv4 packet of at most mtu
+// list linked through netif::PacketBuffer::next, each holding one IPv4 packet of at most mtu
 // bytes with head-room for the link header, in buffers from device.allocate_tx_buffer().
-kernel::Result<PacketBuffer*, FragmentError> fragment_ipv4(std::span<const std::byte> datagram, std::size_t mtu,
-                                                           NetworkDevice& device);
+kernel::Result<netif::PacketBuffer*, FragmentError> fragment_ipv4(std::span<const std::byte> datagram, std::size_t mtu,
+                                                                  netif::NetworkDevice& device);
 
 // Returns every buffer of a list made by fragment_ipv4.
-void release_list(PacketBuffer* list);
+void release_list(netif::PacketBuffer* list);
 
 }  // namespace net

@@ -31,7 +31,7 @@ std::optional<runtime::Instant> Ipv4Reassembler::poll_at() const {
 }
 
 void Ipv4Reassembler::drop(Slot& slot) {
-    release_buffer(slot.buffer);
+    netif::release_buffer(slot.buffer);
     m_bytes_held -= slot.bytes;
     slot = Slot{};
 }
@@ -50,9 +50,9 @@ Ipv4Reassembler::Slot* Ipv4Reassembler::find_or_start(const Ipv4Packet& fragment
         ++m_stats.table_full;
         return nullptr;
     }
-    PacketBuffer* buffer = m_pool != nullptr ? m_pool->allocate() : nullptr;
+    netif::PacketBuffer* buffer = m_pool != nullptr ? m_pool->allocate() : nullptr;
     if (buffer == nullptr || !buffer->resize(k_buffer_bytes)) {
-        release_buffer(buffer);
+        netif::release_buffer(buffer);
         ++m_stats.no_buffer;
         return nullptr;
     }
@@ -67,7 +67,7 @@ Ipv4Reassembler::Slot* Ipv4Reassembler::find_or_start(const Ipv4Packet& fragment
     return free;
 }
 
-PacketBuffer* Ipv4Reassembler::add(const Ipv4Packet& fragment, runtime::Instant now) {
+netif::PacketBuffer* Ipv4Reassembler::add(const Ipv4Packet& fragment, runtime::Instant now) {
     ++m_stats.fragments;
     std::span<const std::byte> data = fragment.payload();
     std::size_t offset = fragment.fragment_offset();
@@ -137,10 +137,10 @@ PacketBuffer* Ipv4Reassembler::add(const Ipv4Packet& fragment, runtime::Instant 
     return nullptr;
 }
 
-PacketBuffer* Ipv4Reassembler::complete(Slot& slot) {
+netif::PacketBuffer* Ipv4Reassembler::complete(Slot& slot) {
     // Every block up to the end is here, so the first fragment (block 0) is too.
     std::size_t total = slot.header_length + *slot.total;
-    PacketBuffer* datagram = slot.buffer;
+    netif::PacketBuffer* datagram = slot.buffer;
     if (!datagram->pull_front(k_max_header - slot.header_length) || !datagram->resize(total)) {
         // Cannot happen: the buffer was sized for k_buffer_bytes. Drop rather than trust it.
         ++m_stats.too_big;

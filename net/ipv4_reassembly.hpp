@@ -24,8 +24,8 @@
 #include <span>
 
 #include "net/address.hpp"
-#include "net/packet_buffer.hpp"
 #include "net/wire/ipv4.hpp"
+#include "netif/packet_buffer.hpp"
 #include "runtime/time.hpp"
 
 namespace net {
@@ -66,13 +66,13 @@ public:
 
     // Where datagrams are put together; nullptr (the default) drops every fragment as
     // no_buffer. The pool must outlive this object and its buffers must hold k_buffer_bytes.
-    void set_pool(BufferPool* pool) { m_pool = pool; }
+    void set_pool(netif::BufferPool* pool) { m_pool = pool; }
 
     // Adds one fragment (fragment.is_fragment()). Returns the reassembled datagram when this
     // fragment completed it: the buffer's bytes are a whole IPv4 packet (the first
     // fragment's header, options included, with the new total length, no fragment bits and
     // a fresh checksum). The caller owns it.
-    PacketBuffer* add(const Ipv4Packet& fragment, runtime::Instant now);
+    netif::PacketBuffer* add(const Ipv4Packet& fragment, runtime::Instant now);
 
     // Drops datagrams whose time ran out. For each one whose first fragment arrived,
     // timed_out(header, payload_start) gets that fragment's header and the first
@@ -94,7 +94,7 @@ private:
         std::uint8_t protocol = 0;
         std::uint16_t identification = 0;
         runtime::Instant deadline{};
-        PacketBuffer* buffer = nullptr;                              // payload byte i at data()[k_max_header + i]
+        netif::PacketBuffer* buffer = nullptr;                       // payload byte i at data()[k_max_header + i]
         std::array<std::uint64_t, (k_blocks + 63) / 64> received{};  // one bit per 8-byte block
         std::size_t blocks = 0;                                      // bits set
         std::size_t bytes = 0;             // payload bytes received (counted against max_bytes)
@@ -107,11 +107,11 @@ private:
     bool has_block(const Slot& slot, std::size_t block) const {
         return ((slot.received[block / 64] >> (block % 64)) & 1u) != 0;
     }
-    PacketBuffer* complete(Slot& slot);
+    netif::PacketBuffer* complete(Slot& slot);
     void drop(Slot& slot);
 
     ReassemblyConfig m_config;
-    BufferPool* m_pool = nullptr;
+    netif::BufferPool* m_pool = nullptr;
     std::array<Slot, k_slots> m_slots{};
     std::size_t m_bytes_held = 0;
     ReassemblyStats m_stats;

@@ -59,7 +59,8 @@ kernel::Result<StackConfig, StackConfig::Error> StackConfig::from_command_line(
     return config;
 }
 
-Stack::Stack(NetworkDevice& device, runtime::Signal& device_signal, const StackConfig& config, std::uint64_t seed)
+Stack::Stack(netif::NetworkDevice& device, runtime::Signal& device_signal, const StackConfig& config,
+             std::uint64_t seed)
     : m_device_signal(device_signal), m_interface(device), m_tcp(m_interface, config.tcp, seed, &device_signal) {
     if (config.large_buffers != 0) (void)m_interface.enable_large_datagrams(config.large_buffers);
     device.set_receive_hook([](void* signal) { static_cast<runtime::Signal*>(signal)->notify(); }, &device_signal);

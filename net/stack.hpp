@@ -37,7 +37,7 @@ const char* to_string(StackConfig::Error error);
 
 class Stack {
 public:
-    Stack(NetworkDevice& device, runtime::Signal& device_signal, const StackConfig& config, std::uint64_t seed);
+    Stack(netif::NetworkDevice& device, runtime::Signal& device_signal, const StackConfig& config, std::uint64_t seed);
     Stack(const Stack&) = delete;
     Stack& operator=(const Stack&) = delete;
 

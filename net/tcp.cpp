@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "net/interface.hpp"
-#include "net/packet_buffer.hpp"
 #include "net/tcp_internal.hpp"
 #include "net/wire/ipv4.hpp"
+#include "netif/packet_buffer.hpp"
 #include "runtime/event_loop.hpp"
 
 namespace net {
@@ -178,8 +178,8 @@ void TcpLayer::after_call(TcpConnection& connection) {
     if (auto next = connection.next_deadline()) deadline_changed(*next);
 }
 
-PacketBuffer* TcpLayer::allocate_buffer() { return m_interface.allocate_buffer(); }
-PacketBuffer* TcpLayer::allocate_tso_buffer() { return m_interface.device().allocate_tso_buffer(); }
+netif::PacketBuffer* TcpLayer::allocate_buffer() { return m_interface.allocate_buffer(); }
+netif::PacketBuffer* TcpLayer::allocate_tso_buffer() { return m_interface.device().allocate_tso_buffer(); }
 std::size_t TcpLayer::tso_limit() const {
     auto c = m_interface.device().capabilities();
     return c.tx_checksum_offload && c.max_tso_segment > c.mtu ? std::min<std::size_t>(c.max_tso_segment, 0xFFFF) : 0;
@@ -188,17 +188,17 @@ bool TcpLayer::checksum_offload() const { return m_interface.device().capabiliti
 std::size_t TcpLayer::mtu() const { return m_interface.device().capabilities().mtu; }
 void TcpLayer::flush() { m_interface.device().flush(); }
 
-bool TcpLayer::transmit(PacketBuffer* segment, Ipv4Address destination, runtime::Instant now) {
+bool TcpLayer::transmit(netif::PacketBuffer* segment, Ipv4Address destination, runtime::Instant now) {
     ++m_stats.segments_sent;
     return m_interface.send_ipv4(segment, destination, IpProtocol::Tcp, now);
 }
 
 void TcpLayer::send_control(const TcpFourTuple& tuple, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags,
                             runtime::Instant now, std::uint16_t window, const TcpOptions& options) {
-    PacketBuffer* buffer = allocate_buffer();
+    netif::PacketBuffer* buffer = allocate_buffer();
     std::size_t length = TcpSegment::header_length(options);
     if (buffer == nullptr || !buffer->resize(length)) {
-        release_buffer(buffer);
+        netif::release_buffer(buffer);
         ++m_stats.no_buffer;
         return;
     }
@@ -224,8 +224,8 @@ void TcpLayer::send_reset_for(const TcpSegment& seg, const TcpFourTuple& tuple, 
         send_control(tuple, 0, seg.sequence() + seg.sequence_length(), static_cast<std::uint8_t>(k_rst | k_ack), now);
 }
 
-void TcpLayer::receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now) {
-    BufferOwner owner(packet);
+void TcpLayer::receive(netif::PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now) {
+    netif::BufferOwner owner(packet);
     m_now = now;
     ++m_stats.segments_received;
     auto check = packet->metadata.checksum_verified ? TcpSegment::ChecksumCheck::AlreadyVerified

@@ -30,11 +30,14 @@
 #include "runtime/signal.hpp"
 #include "runtime/time.hpp"
 
+namespace netif {
+class PacketBuffer;
+}  // namespace netif
+
 namespace net {
 
 class Interface;
 class Ipv4Packet;
-class PacketBuffer;
 
 struct TcpLayerStats {
     std::uint64_t segments_received = 0, segments_sent = 0;
@@ -207,7 +210,7 @@ public:
     Interface& interface() { return m_interface; }
 
     // From the interface: an IPv4 packet carrying TCP. Takes ownership of the buffer.
-    void receive(PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now);
+    void receive(netif::PacketBuffer* packet, const Ipv4Packet& ip, runtime::Instant now);
     // Runs the timers that are due; returns when to come back.
     void poll(runtime::Instant now);
     [[nodiscard]] std::optional<runtime::Instant> poll_at();
@@ -237,16 +240,16 @@ public:
     kernel::Result<TcpStream, TcpError> start_connect(Ipv4Address address, std::uint16_t port);
 
     // --- for TcpConnection, TcpListener and TcpStream ---
-    bool transmit(PacketBuffer* segment, Ipv4Address destination, runtime::Instant now);
+    bool transmit(netif::PacketBuffer* segment, Ipv4Address destination, runtime::Instant now);
     // A segment outside any connection's sending: RSTs, and SYN-ACKs carrying a cookie.
     void send_control(const TcpFourTuple& tuple, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags,
                       runtime::Instant now, std::uint16_t window = 0, const TcpOptions& options = {});
     // After the application used a connection: flush, wake the poller if a timer moved
     // earlier, free it if it is finished.
     void after_call(TcpConnection& connection);
-    PacketBuffer* allocate_buffer();
+    netif::PacketBuffer* allocate_buffer();
     // A large buffer for a TSO send, or nullptr (none free, or no TSO).
-    PacketBuffer* allocate_tso_buffer();
+    netif::PacketBuffer* allocate_tso_buffer();
     // The largest IPv4 packet one TSO send may be, 0 when the device has no TSO (or no
     // checksum offload, which TSO needs).
     [[nodiscard]] std::size_t tso_limit() const;

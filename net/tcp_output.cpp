@@ -5,10 +5,10 @@
 // these is in tcp_connection.cpp.
 #include <algorithm>
 
-#include "net/packet_buffer.hpp"
 #include "net/tcp.hpp"
 #include "net/tcp_connection.hpp"
 #include "net/tcp_internal.hpp"
+#include "netif/packet_buffer.hpp"
 
 namespace net {
 
@@ -44,7 +44,7 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
                                  bool retransmission) {
     // More than one segment's worth goes out as one TSO send when a large buffer is free;
     // otherwise it is cut to one segment here (the caller sees the length it got).
-    PacketBuffer* buffer = length > m_mss ? m_layer.allocate_tso_buffer() : nullptr;
+    netif::PacketBuffer* buffer = length > m_mss ? m_layer.allocate_tso_buffer() : nullptr;
     bool tso = buffer != nullptr;
     if (!tso) {
         if (length > m_mss) {
@@ -89,7 +89,7 @@ bool TcpConnection::send_segment(std::uint32_t seq, std::uint32_t& length, std::
         flags = static_cast<std::uint8_t>(flags & ~k_fin);
     }
     if (!buffer->resize(header + length)) {
-        release_buffer(buffer);
+        netif::release_buffer(buffer);
         ++m_layer.mutable_stats().no_buffer;
         return false;
     }

@@ -24,7 +24,7 @@ const char* to_string(UdpSocket::Error error) {
 UdpSocket::~UdpSocket() {
     if (m_port != 0) m_interface.unregister_socket(*this);
     while (m_count != 0) {
-        release_buffer(m_queue[m_head].buffer);
+        netif::release_buffer(m_queue[m_head].buffer);
         m_head = (m_head + 1) % k_queue;
         --m_count;
     }
@@ -56,7 +56,7 @@ kernel::Result<void, UdpSocket::Error> UdpSocket::send_to(Ipv4Address destinatio
     if (m_port == 0) return kernel::err(Error::NotBound);
     if (data.size() > k_max_payload) return kernel::err(Error::TooBig);
     // Bigger than a device buffer: a large buffer, sent in fragments.
-    PacketBuffer* packet = m_interface.allocate_buffer(UdpDatagram::k_header_size + data.size());
+    netif::PacketBuffer* packet = m_interface.allocate_buffer(UdpDatagram::k_header_size + data.size());
     if (packet == nullptr) return kernel::err(Error::NoBuffer);
     if (!data.empty()) std::memcpy(packet->data() + UdpDatagram::k_header_size, data.data(), data.size());
     auto source = m_interface.address() ? m_interface.address()->address : Ipv4Address::any();
@@ -72,9 +72,9 @@ kernel::Result<void, UdpSocket::Error> UdpSocket::send_to(Ipv4Address destinatio
     return {};
 }
 
-void UdpSocket::deliver(PacketBuffer* buffer, Ipv4Address source, std::uint16_t source_port) {
+void UdpSocket::deliver(netif::PacketBuffer* buffer, Ipv4Address source, std::uint16_t source_port) {
     if (m_count == k_queue) {
-        release_buffer(buffer);
+        netif::release_buffer(buffer);
         ++m_dropped;
         return;
     }
@@ -91,7 +91,7 @@ std::optional<Datagram> UdpSocket::try_receive() {
     Queued q = m_queue[m_head];
     m_head = (m_head + 1) % k_queue;
     --m_count;
-    return Datagram{BufferOwner(q.buffer), q.source, q.source_port};
+    return Datagram{netif::BufferOwner(q.buffer), q.source, q.source_port};
 }
 
 UdpSocket::ReceiveAwaiter::~ReceiveAwaiter() { m_socket.m_waiter = nullptr; }

@@ -19,7 +19,7 @@
 
 #include "kernel/result.hpp"
 #include "net/address.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/packet_buffer.hpp"
 #include "runtime/function.hpp"
 #include "runtime/time.hpp"
 
@@ -28,7 +28,7 @@ namespace net {
 class Interface;
 
 struct Datagram {
-    BufferOwner buffer;  // its bytes are exactly the payload
+    netif::BufferOwner buffer;  // its bytes are exactly the payload
     Ipv4Address source;
     std::uint16_t source_port = 0;
     [[nodiscard]] std::span<const std::byte> payload() const { return buffer.get()->bytes(); }
@@ -78,10 +78,10 @@ public:
 private:
     friend class Interface;
     // From the interface: takes ownership of buffer (already trimmed to the payload).
-    void deliver(PacketBuffer* buffer, Ipv4Address source, std::uint16_t source_port);
+    void deliver(netif::PacketBuffer* buffer, Ipv4Address source, std::uint16_t source_port);
 
     struct Queued {
-        PacketBuffer* buffer;
+        netif::PacketBuffer* buffer;
         Ipv4Address source;
         std::uint16_t source_port;
     };

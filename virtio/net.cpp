@@ -10,8 +10,8 @@
 namespace virtio {
 namespace {
 
-net::PacketBuffer* from_token(Virtqueue::Token token) { return std::bit_cast<net::PacketBuffer*>(token); }
-Virtqueue::Token to_token(net::PacketBuffer* buffer) { return std::bit_cast<Virtqueue::Token>(buffer); }
+netif::PacketBuffer* from_token(Virtqueue::Token token) { return std::bit_cast<netif::PacketBuffer*>(token); }
+Virtqueue::Token to_token(netif::PacketBuffer* buffer) { return std::bit_cast<Virtqueue::Token>(buffer); }
 
 }  // namespace
 
@@ -34,10 +34,10 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
     }
     device->m_rx_memory = std::move(rx_memory.value());
     device->m_tx_memory = std::move(tx_memory.value());
-    auto rx_pool = net::BufferPool::create({device->m_rx_memory.cpu(), device->m_rx_memory.size()},
-                                           device->m_rx_memory.device_address(), k_buffer_size, 0);
-    auto tx_pool = net::BufferPool::create({device->m_tx_memory.cpu(), device->m_tx_memory.size()},
-                                           device->m_tx_memory.device_address(), k_buffer_size, k_tx_headroom);
+    auto rx_pool = netif::BufferPool::create({device->m_rx_memory.cpu(), device->m_rx_memory.size()},
+                                             device->m_rx_memory.device_address(), k_buffer_size, 0);
+    auto tx_pool = netif::BufferPool::create({device->m_tx_memory.cpu(), device->m_tx_memory.size()},
+                                             device->m_tx_memory.device_address(), k_buffer_size, k_tx_headroom);
     if (!rx_pool || !tx_pool) {
         if (rx_pool) delete rx_pool.value();
         if (tx_pool) delete tx_pool.value();
@@ -52,7 +52,7 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
         std::size_t bytes = config.large_rx_buffers * k_large_rx_size;
         device->m_large_rx_memory = new (std::nothrow) std::byte[bytes];
         if (device->m_large_rx_memory != nullptr) {
-            auto pool = net::BufferPool::create({device->m_large_rx_memory, bytes}, 0, k_large_rx_size, 0);
+            auto pool = netif::BufferPool::create({device->m_large_rx_memory, bytes}, 0, k_large_rx_size, 0);
             if (pool) device->m_large_rx_pool = pool.value();
         }
     }
@@ -61,8 +61,8 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
         if (tso_memory) {
             device->m_tso_memory = std::move(tso_memory.value());
             auto tso_pool =
-                net::BufferPool::create({device->m_tso_memory.cpu(), device->m_tso_memory.size()},
-                                        device->m_tso_memory.device_address(), k_tso_buffer_size, k_tx_headroom);
+                netif::BufferPool::create({device->m_tso_memory.cpu(), device->m_tso_memory.size()},
+                                          device->m_tso_memory.device_address(), k_tso_buffer_size, k_tx_headroom);
             if (tso_pool) device->m_tso_pool = tso_pool.value();
         }
     }
@@ -74,8 +74,8 @@ kernel::Result<NetDevice*, NetDevice::Error> NetDevice::create(const NetConfig& 
 
 NetDevice::~NetDevice() {
     // Only after the device was reset: buffers it still holds come back by token.
-    while (auto token = m_rx.detach_unused()) net::release_buffer(from_token(*token));
-    while (auto token = m_tx.detach_unused()) net::release_buffer(from_token(*token));
+    while (auto token = m_rx.detach_unused()) netif::release_buffer(from_token(*token));
+    while (auto token = m_tx.detach_unused()) netif::release_buffer(from_token(*token));
     delete m_rx_pool;
     delete m_tx_pool;
     delete m_tso_pool;
@@ -83,8 +83,8 @@ NetDevice::~NetDevice() {
     delete[] m_large_rx_memory;
 }
 
-net::DeviceCapabilities NetDevice::capabilities() const {
-    net::DeviceCapabilities c;
+netif::DeviceCapabilities NetDevice::capabilities() const {
+    netif::DeviceCapabilities c;
     c.mtu = m_config.mtu;
     c.tx_checksum_offload = (m_config.features & net_feature::k_csum) != 0;
     c.rx_checksum_offload = (m_config.features & net_feature::k_guest_csum) != 0;
@@ -95,7 +95,7 @@ net::DeviceCapabilities NetDevice::capabilities() const {
 void NetDevice::refill() {
     bool added = false;
     while (m_rx.free_descriptors() > 0) {
-        net::PacketBuffer* buffer = m_rx_pool->allocate();
+        netif::PacketBuffer* buffer = m_rx_pool->allocate();
         if (buffer == nullptr) {
             ++m_driver_stats.rx_refill_failures;
             break;
@@ -103,7 +103,7 @@ void NetDevice::refill() {
         buffer->reset(0);
         Segment writable{buffer->device_address(), static_cast<std::uint32_t>(buffer->capacity())};
         if (!m_rx.add_buffer({}, std::span(&writable, 1), to_token(buffer))) {
-            net::release_buffer(buffer);
+            netif::release_buffer(buffer);
             break;
         }
         added = true;
@@ -114,7 +114,7 @@ void NetDevice::refill() {
     }
 }
 
-net::PacketBuffer* NetDevice::receive() {
+netif::PacketBuffer* NetDevice::receive() {
     for (;;) {
         auto used = m_rx.get_used();
         if (!used) {
@@ -127,13 +127,13 @@ net::PacketBuffer* NetDevice::receive() {
             refill();
             return nullptr;
         }
-        net::PacketBuffer* buffer = from_token(used.value()->token);
+        netif::PacketBuffer* buffer = from_token(used.value()->token);
         std::size_t length = used.value()->length;
         NetHeader header{};
         if (length < m_config.header_length + 14 || !buffer->resize(length)) {
             ++m_driver_stats.rx_bad_length;
             ++m_stats.rx_dropped;
-            net::release_buffer(buffer);
+            netif::release_buffer(buffer);
             continue;
         }
         std::memcpy(&header, buffer->data(), m_config.header_length);
@@ -161,12 +161,12 @@ net::PacketBuffer* NetDevice::receive() {
     }
 }
 
-net::PacketBuffer* NetDevice::assemble(net::PacketBuffer* first, std::uint16_t count) {
-    net::PacketBuffer* whole = m_large_rx_pool != nullptr ? m_large_rx_pool->allocate() : nullptr;
+netif::PacketBuffer* NetDevice::assemble(netif::PacketBuffer* first, std::uint16_t count) {
+    netif::PacketBuffer* whole = m_large_rx_pool != nullptr ? m_large_rx_pool->allocate() : nullptr;
     bool ok = whole != nullptr;
     if (ok) whole->reset(0);
     std::size_t total = 0;
-    auto take = [&](net::PacketBuffer* piece, std::size_t skip) {
+    auto take = [&](netif::PacketBuffer* piece, std::size_t skip) {
         std::size_t n = piece->size() - skip;
         if (ok && whole->resize(total + n)) {
             std::memcpy(whole->data() + total, piece->data() + skip, n);
@@ -174,7 +174,7 @@ net::PacketBuffer* NetDevice::assemble(net::PacketBuffer* first, std::uint16_t c
         } else {
             ok = false;
         }
-        net::release_buffer(piece);
+        netif::release_buffer(piece);
     };
     take(first, m_config.header_length);
     for (std::uint16_t i = 1; i < count; ++i) {
@@ -185,16 +185,16 @@ net::PacketBuffer* NetDevice::assemble(net::PacketBuffer* first, std::uint16_t c
             ok = false;
             break;
         }
-        net::PacketBuffer* piece = from_token(used.value()->token);
+        netif::PacketBuffer* piece = from_token(used.value()->token);
         if (!piece->resize(used.value()->length)) {
-            net::release_buffer(piece);
+            netif::release_buffer(piece);
             ok = false;
             continue;
         }
         take(piece, 0);
     }
     if (!ok) {
-        net::release_buffer(whole);
+        netif::release_buffer(whole);
         return nullptr;
     }
     return whole;
@@ -204,18 +204,18 @@ void NetDevice::reap_transmitted() {
     for (;;) {
         auto used = m_tx.get_used();
         if (!used || !used.value()) return;
-        net::release_buffer(from_token(used.value()->token));
+        netif::release_buffer(from_token(used.value()->token));
     }
 }
 
-bool NetDevice::transmit(net::PacketBuffer* frame) {
+bool NetDevice::transmit(netif::PacketBuffer* frame) {
     if (!frame->push_front(m_config.header_length)) {
         ++m_stats.tx_errors;
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
         return false;
     }
     NetHeader header{};
-    const net::PacketMetadata& meta = frame->metadata;
+    const netif::PacketMetadata& meta = frame->metadata;
     if (meta.needs_checksum && (m_config.features & net_feature::k_csum) != 0) {
         header.flags = net_header::k_needs_checksum;
         header.checksum_start = meta.checksum_start;
@@ -227,7 +227,7 @@ bool NetDevice::transmit(net::PacketBuffer* frame) {
         std::size_t tcp = m_config.header_length + meta.checksum_start;
         if (m_tso_pool == nullptr || header.flags != net_header::k_needs_checksum || tcp + 13 > frame->size()) {
             ++m_stats.tx_errors;
-            net::release_buffer(frame);
+            netif::release_buffer(frame);
             return false;
         }
         header.gso_type = net_header::k_gso_tcpv4;
@@ -243,7 +243,7 @@ bool NetDevice::transmit(net::PacketBuffer* frame) {
     if (!m_tx.add_buffer(std::span(&readable, 1), {}, to_token(frame))) {
         ++m_driver_stats.tx_queue_full;
         ++m_stats.tx_dropped;
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
         return false;
     }
     ++m_stats.tx_packets;
@@ -261,9 +261,9 @@ void NetDevice::flush() {
     }
 }
 
-net::PacketBuffer* NetDevice::allocate_from(net::BufferPool* pool) {
+netif::PacketBuffer* NetDevice::allocate_from(netif::BufferPool* pool) {
     if (pool == nullptr) return nullptr;
-    net::PacketBuffer* buffer = pool->allocate();
+    netif::PacketBuffer* buffer = pool->allocate();
     if (buffer == nullptr) {
         // Perhaps the device is done with some: take them back and look again.
         reap_transmitted();
@@ -272,7 +272,7 @@ net::PacketBuffer* NetDevice::allocate_from(net::BufferPool* pool) {
     return buffer;
 }
 
-net::PacketBuffer* NetDevice::allocate_tso_buffer() { return allocate_from(m_tso_pool); }
-net::PacketBuffer* NetDevice::allocate_tx_buffer() { return allocate_from(m_tx_pool); }
+netif::PacketBuffer* NetDevice::allocate_tso_buffer() { return allocate_from(m_tso_pool); }
+netif::PacketBuffer* NetDevice::allocate_tx_buffer() { return allocate_from(m_tx_pool); }
 
 }  // namespace virtio

@@ -1,5 +1,5 @@
 #pragma once
-// The virtio-net data path (virtio 1.2 §5.1.6): a net::NetworkDevice over a receive and a
+// The virtio-net data path (virtio 1.2 §5.1.6): a netif::NetworkDevice over a receive and a
 // transmit virtqueue. The receive queue is kept full of buffers from a pool; frames are
 // handed to the stack without copying (the header is stripped in place). Frames to send
 // get their header in the head-room the stack left, go out in batches with one
@@ -12,15 +12,15 @@
 
 #include <cstdint>
 
-#include "net/device.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/device.hpp"
+#include "netif/packet_buffer.hpp"
 #include "virtio/dma.hpp"
 #include "virtio/virtqueue.hpp"
 
 namespace virtio {
 
 struct NetConfig {
-    net::MacAddress mac;
+    netif::MacAddress mac;
     std::uint16_t mtu = 1500;
     std::uint64_t features = 0;      // negotiated (net_feature::*)
     std::size_t header_length = 12;  // 10 for a legacy device without MRG_RXBUF
@@ -40,7 +40,7 @@ struct NetStats {
     std::uint64_t notifications = 0;
 };
 
-class NetDevice final : public net::NetworkDevice {
+class NetDevice final : public netif::NetworkDevice {
 public:
     // Rings the device's doorbell for a queue (the transport's notify).
     struct Notify {
@@ -67,16 +67,16 @@ public:
     NetDevice& operator=(const NetDevice&) = delete;
     ~NetDevice();
 
-    // net::NetworkDevice
-    net::MacAddress mac() const override { return m_config.mac; }
-    net::DeviceCapabilities capabilities() const override;
+    // netif::NetworkDevice
+    netif::MacAddress mac() const override { return m_config.mac; }
+    netif::DeviceCapabilities capabilities() const override;
     bool link_up() const override { return m_link_up; }
-    net::PacketBuffer* receive() override;
-    bool transmit(net::PacketBuffer* frame) override;
+    netif::PacketBuffer* receive() override;
+    bool transmit(netif::PacketBuffer* frame) override;
     void flush() override;
-    net::PacketBuffer* allocate_tx_buffer() override;
-    net::PacketBuffer* allocate_tso_buffer() override;
-    const net::DeviceStats& stats() const override { return m_stats; }
+    netif::PacketBuffer* allocate_tx_buffer() override;
+    netif::PacketBuffer* allocate_tso_buffer() override;
+    const netif::DeviceStats& stats() const override { return m_stats; }
     void set_receive_hook(void (*hook)(void*), void* context) override {
         m_receive_hook = hook;
         m_receive_context = context;
@@ -104,19 +104,19 @@ private:
     DmaBuffer m_rx_memory;
     DmaBuffer m_tx_memory;
     DmaBuffer m_tso_memory;
-    net::BufferPool* m_rx_pool = nullptr;
-    net::BufferPool* m_tx_pool = nullptr;
-    net::BufferPool* m_tso_pool = nullptr;  // with HOST_TSO4 (and CSUM) only
+    netif::BufferPool* m_rx_pool = nullptr;
+    netif::BufferPool* m_tx_pool = nullptr;
+    netif::BufferPool* m_tso_pool = nullptr;  // with HOST_TSO4 (and CSUM) only
     std::byte* m_large_rx_memory = nullptr;
-    net::BufferPool* m_large_rx_pool = nullptr;  // with GUEST_TSO4 only
-    net::PacketBuffer* assemble(net::PacketBuffer* first, std::uint16_t count);
+    netif::BufferPool* m_large_rx_pool = nullptr;  // with GUEST_TSO4 only
+    netif::PacketBuffer* assemble(netif::PacketBuffer* first, std::uint16_t count);
     // A buffer from one of the transmit pools, reaping sent frames if it is empty.
-    net::PacketBuffer* allocate_from(net::BufferPool* pool);
+    netif::PacketBuffer* allocate_from(netif::BufferPool* pool);
     bool m_link_up = true;
     void (*m_receive_hook)(void*) = nullptr;
     void* m_receive_context = nullptr;
     bool m_tx_pending = false;
-    net::DeviceStats m_stats;
+    netif::DeviceStats m_stats;
     NetStats m_driver_stats;
 };
 

@@ -9,7 +9,7 @@
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
 #include "kernel/kernel.hpp"
-#include "net/device.hpp"
+#include "netif/device.hpp"
 #include "virtio/features.hpp"
 #include "virtio/net.hpp"
 #include "virtio/net_header.hpp"
@@ -41,9 +41,9 @@ std::uint64_t drop_unmet(std::uint64_t f) {
 }
 
 // A locally administered address from the TSC when the device offers none.
-net::MacAddress invent_mac() {
+netif::MacAddress invent_mac() {
     std::uint64_t t = kernel::cpu::rdtsc() * 0x9E3779B97F4A7C15ull;
-    net::MacAddress mac;
+    netif::MacAddress mac;
     for (std::size_t i = 0; i < mac.bytes.size(); ++i) mac.bytes[i] = static_cast<std::uint8_t>(t >> (8 * i));
     mac.bytes[0] = static_cast<std::uint8_t>((mac.bytes[0] & 0xFE) | 0x02);
     return mac;
@@ -87,7 +87,7 @@ kernel::Result<void, DeviceError> probe(Device& device) {
         net_device->set_link_up((device.read_config<std::uint16_t>(k_config_status) & k_status_link_up) != 0);
     }
     net_device->refill();
-    net::register_device(*net_device, "virtio-net");
+    netif::register_device(*net_device, "virtio-net");
     // A short line by default: each console byte costs an exit under a hypervisor (about
     // 35 us here, docs/kvm-on-this-host.md); the transport and features with verbose.
     if (!kernel::verbose()) {

@@ -8,8 +8,8 @@
 #include "kernel/clock.hpp"
 #include "kernel/console.hpp"
 #include "kernel/cpu.hpp"
-#include "net/device.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/device.hpp"
+#include "netif/packet_buffer.hpp"
 #include "virtio/dma.hpp"
 #include "virtio/features.hpp"
 #include "virtio/registry.hpp"
@@ -35,7 +35,7 @@ bool wait_for(Done done) {
 // RFC 826: an ARP request for 10.0.2.2 (QEMU's user-mode gateway) from 10.0.2.15, padded
 // to Ethernet's 60-byte minimum.
 constexpr std::size_t k_frame_length = 60;
-void write_arp_request(std::byte* frame, const net::MacAddress& mac) {
+void write_arp_request(std::byte* frame, const netif::MacAddress& mac) {
     std::array<std::uint8_t, k_frame_length> bytes{};
     std::memset(bytes.data(), 0xFF, 6);                               // broadcast
     std::memcpy(bytes.data() + 6, mac.bytes.data(), 6);               // source
@@ -50,7 +50,7 @@ void write_arp_request(std::byte* frame, const net::MacAddress& mac) {
     std::memcpy(frame, bytes.data(), bytes.size());
 }
 
-bool is_arp_reply(const net::PacketBuffer& frame) {
+bool is_arp_reply(const netif::PacketBuffer& frame) {
     auto bytes = frame.bytes();
     auto byte = [&bytes](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
     return bytes.size() >= 42 && byte(12) == 0x08 && byte(13) == 0x06 && byte(21) == 2;
@@ -59,13 +59,13 @@ bool is_arp_reply(const net::PacketBuffer& frame) {
 // Through the network device the virtio-net driver registered (net/device.hpp): the
 // driver owns the queues, so the frame goes the way the stack's frames go.
 bool check_net(virtio::Device& device) {
-    auto registered = net::registered_devices();
+    auto registered = netif::registered_devices();
     if (registered.empty()) {
         println("devices: {} {}: no network device registered", device.name(), device.location());
         return false;
     }
-    net::NetworkDevice& nic = *registered[0].device;
-    net::PacketBuffer* request = nic.allocate_tx_buffer();
+    netif::NetworkDevice& nic = *registered[0].device;
+    netif::PacketBuffer* request = nic.allocate_tx_buffer();
     if (request == nullptr || !request->resize(k_frame_length)) return false;
     write_arp_request(request->data(), nic.mac());
 
@@ -77,12 +77,12 @@ bool check_net(virtio::Device& device) {
     bool replied = false;
     // The reply can be in the ring before its interrupt is taken: wait for both.
     bool answered = wait_for([&] {
-        while (net::PacketBuffer* frame = nic.receive()) {
+        while (netif::PacketBuffer* frame = nic.receive()) {
             if (!replied && is_arp_reply(*frame)) {
                 std::memcpy(reply.data(), frame->data() + 22, reply.size());
                 replied = true;
             }
-            net::release_buffer(frame);
+            netif::release_buffer(frame);
         }
         return replied && device.interrupts() > interrupts_before;
     });

@@ -65,7 +65,7 @@ runtime::Task<void> accept_loop(net::TcpListener& listener, Counters& counters) 
 }
 
 void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters,
-               const net::NetworkDevice& device) {
+               const netif::NetworkDevice& device) {
     const auto& t = tcp.stats();
     auto states = tcp.state_counts();
     kernel::println(
@@ -89,7 +89,7 @@ void print_tcp(net::TcpLayer& tcp, const net::TcpListener& listener, const Count
 }
 
 runtime::Task<void> stats_loop(net::TcpLayer& tcp, const net::TcpListener& listener, const Counters& counters,
-                               const net::NetworkDevice& device, std::uint64_t seconds) {
+                               const netif::NetworkDevice& device, std::uint64_t seconds) {
     for (;;) {
         co_await runtime::sleep(std::chrono::seconds(seconds));
         print_tcp(tcp, listener, counters, device);
@@ -97,7 +97,7 @@ runtime::Task<void> stats_loop(net::TcpLayer& tcp, const net::TcpListener& liste
 }
 
 runtime::Task<int> serve() {
-    auto devices = net::registered_devices();
+    auto devices = netif::registered_devices();
     if (devices.empty()) {
         kernel::println("echo: no network device (start QEMU with a virtio-net device)");
         co_return 1;

@@ -15,7 +15,7 @@
 namespace {
 
 runtime::Task<int> serve() {
-    auto devices = net::registered_devices();
+    auto devices = netif::registered_devices();
     if (devices.empty()) {
         kernel::println("udp_echo: no network device (start QEMU with a virtio-net device)");
         co_return 1;

@@ -16,9 +16,9 @@ struct [[gnu::packed]] ArpHeader {
     std::uint8_t hardware_length;
     std::uint8_t protocol_length;
     Big16 operation;
-    MacAddress sender_mac;
+    netif::MacAddress sender_mac;
     Big32 sender_ip;
-    MacAddress target_mac;
+    netif::MacAddress target_mac;
     Big32 target_ip;
 };
 static_assert(sizeof(ArpHeader) == 28);
@@ -29,9 +29,9 @@ struct ArpPacket {
     static constexpr std::size_t k_size = sizeof(ArpHeader);
 
     ArpOperation operation;
-    MacAddress sender_mac;
+    netif::MacAddress sender_mac;
     Ipv4Address sender_ip;
-    MacAddress target_mac;
+    netif::MacAddress target_mac;
     Ipv4Address target_ip;
 
     // Only Ethernet/IPv4 requests and replies parse; anything else is Unsupported or Malformed.

@@ -51,7 +51,7 @@ struct DhcpMessage {
 
     DhcpMessageType type{};
     std::uint32_t xid = 0;
-    MacAddress client_mac;
+    netif::MacAddress client_mac;
     Ipv4Address client_ip;  // ciaddr
     Ipv4Address your_ip;    // yiaddr
     std::optional<Ipv4Address> server_id;

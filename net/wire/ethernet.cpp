@@ -24,7 +24,8 @@ kernel::Result<EthernetFrame, ParseError> EthernetFrame::parse(std::span<const s
     return EthernetFrame(header, frame.subspan(k_header_size));
 }
 
-void EthernetFrame::emit(std::span<std::byte> out, MacAddress destination, MacAddress source, EtherType type) {
+void EthernetFrame::emit(std::span<std::byte> out, netif::MacAddress destination, netif::MacAddress source,
+                         EtherType type) {
     EthernetHeader header{destination, source, static_cast<std::uint16_t>(type)};
     std::memcpy(out.data(), &header, sizeof header);
 }

@@ -25,8 +25,8 @@
 namespace {
 
 struct Target {
-    test::FakeDevice device{net::MacAddress{{2, 0, 0, 0, 0, 1}}, 16};
-    test::FakeDevice peer{net::MacAddress{{2, 0, 0, 0, 0, 2}}, 16};
+    test::FakeDevice device{netif::MacAddress{{2, 0, 0, 0, 0, 1}}, 16};
+    test::FakeDevice peer{netif::MacAddress{{2, 0, 0, 0, 0, 2}}, 16};
     // Small limits so that inputs can reach them.
     static constexpr net::ReassemblyConfig k_reassembly{.max_datagrams = 3, .max_bytes = std::size_t{16} * 1024};
     net::Interface interface { device, k_reassembly };
@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Every buffer must be back in its pool: nothing the frames did may leak one.
     if (target.device.pool().stats().free != target.device.pool().stats().buffers) std::abort();
     if (target.peer.pool().stats().free != target.peer.pool().stats().buffers) std::abort();
-    const net::BufferPool* large = target.interface.large_pool();
+    const netif::BufferPool* large = target.interface.large_pool();
     if (large->stats().free != large->stats().buffers) std::abort();
     if (target.interface.reassembly_stats().reassembled > target.interface.reassembly_stats().fragments) std::abort();
     return 0;

@@ -52,26 +52,26 @@ LinkCounters& LinkCounters::operator+=(const LinkCounters& other) {
 
 // --- the endpoints ---
 
-SimEndpoint::SimEndpoint(SimLink& link, Direction outgoing, net::MacAddress mac, std::size_t buffers)
+SimEndpoint::SimEndpoint(SimLink& link, Direction outgoing, netif::MacAddress mac, std::size_t buffers)
     : m_link(link), m_outgoing(outgoing), m_mac(mac), m_memory(buffers * k_buffer_size) {
-    auto pool = net::BufferPool::create(m_memory, 0x4000'0000, k_buffer_size, k_headroom);
+    auto pool = netif::BufferPool::create(m_memory, 0x4000'0000, k_buffer_size, k_headroom);
     if (!pool) throw test::FatalError("SimEndpoint: cannot make its buffer pool");
     m_pool.reset(pool.value());
 }
 
 SimEndpoint::~SimEndpoint() {
     // Buffers go back to the pool before it goes.
-    for (net::PacketBuffer* list : {m_rx_head, m_tx_head}) {
+    for (netif::PacketBuffer* list : {m_rx_head, m_tx_head}) {
         while (list != nullptr) {
-            net::PacketBuffer* next = list->next;
-            net::release_buffer(list);
+            netif::PacketBuffer* next = list->next;
+            netif::release_buffer(list);
             list = next;
         }
     }
 }
 
-net::PacketBuffer* SimEndpoint::receive() {
-    net::PacketBuffer* frame = m_rx_head;
+netif::PacketBuffer* SimEndpoint::receive() {
+    netif::PacketBuffer* frame = m_rx_head;
     if (frame == nullptr) return nullptr;
     m_rx_head = frame->next;
     if (m_rx_head == nullptr) m_rx_tail = nullptr;
@@ -87,14 +87,14 @@ void SimEndpoint::enable_offloads(std::size_t tso_buffers) {
     if (tso_buffers == 0) return;
     std::size_t size = k_headroom + 14 + k_tso_packet + 1;
     m_tso_memory.resize(tso_buffers * size);
-    auto pool = net::BufferPool::create(m_tso_memory, 0x8000'0000, size, k_headroom);
+    auto pool = netif::BufferPool::create(m_tso_memory, 0x8000'0000, size, k_headroom);
     if (!pool) throw test::FatalError("SimEndpoint: cannot make its TSO buffer pool");
     m_tso_pool.reset(pool.value());
 }
 
-net::PacketBuffer* SimEndpoint::allocate_tso_buffer() { return m_tso_pool ? m_tso_pool->allocate() : nullptr; }
+netif::PacketBuffer* SimEndpoint::allocate_tso_buffer() { return m_tso_pool ? m_tso_pool->allocate() : nullptr; }
 
-bool SimEndpoint::transmit(net::PacketBuffer* frame) {
+bool SimEndpoint::transmit(netif::PacketBuffer* frame) {
     // An Ethernet header and an MTU's worth of payload (or a TSO send's worth, when
     // offered and asked for); a real NIC refuses more.
     constexpr std::size_t k_ethernet_header = 14;
@@ -105,12 +105,12 @@ bool SimEndpoint::transmit(net::PacketBuffer* frame) {
         (frame->metadata.needs_checksum || frame->metadata.segment_size != 0) && !m_capabilities.tx_checksum_offload;
     if (frame->size() > largest + k_ethernet_header || offload_refused) {
         ++m_stats.tx_errors;
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
         return false;
     }
     if (m_tx_count == k_tx_ring) {
         ++m_stats.tx_dropped;
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
         return false;
     }
     frame->next = nullptr;
@@ -124,7 +124,7 @@ bool SimEndpoint::transmit(net::PacketBuffer* frame) {
 }
 
 void SimEndpoint::flush() {
-    while (net::PacketBuffer* frame = m_tx_head) {
+    while (netif::PacketBuffer* frame = m_tx_head) {
         m_tx_head = frame->next;
         frame->next = nullptr;
         --m_tx_count;
@@ -132,7 +132,7 @@ void SimEndpoint::flush() {
         m_stats.tx_bytes += frame->size();
         // The link keeps its own copy, so the buffer is free again at once (as if the
         // device had copied it out).
-        const net::PacketMetadata& meta = frame->metadata;
+        const netif::PacketMetadata& meta = frame->metadata;
         if (meta.segment_size != 0) {
             auto pieces = net::segment_tcp4(frame->bytes(), meta.segment_size, m_scratch,
                                             [&](std::span<const std::byte> piece) { m_link.send(m_outgoing, piece); });
@@ -150,12 +150,12 @@ void SimEndpoint::flush() {
         } else {
             m_link.send(m_outgoing, frame->bytes());
         }
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
     }
     m_tx_tail = nullptr;
 }
 
-net::PacketBuffer* SimEndpoint::allocate_tx_buffer() { return m_pool->allocate(); }
+netif::PacketBuffer* SimEndpoint::allocate_tx_buffer() { return m_pool->allocate(); }
 
 void SimEndpoint::set_receive_hook(void (*hook)(void*), void* context) {
     m_hook = hook;
@@ -163,7 +163,7 @@ void SimEndpoint::set_receive_hook(void (*hook)(void*), void* context) {
 }
 
 bool SimEndpoint::arrive(std::span<const std::byte> bytes) {
-    net::PacketBuffer* frame = m_pool->allocate();
+    netif::PacketBuffer* frame = m_pool->allocate();
     if (frame == nullptr) {
         ++m_stats.rx_dropped;
         return false;
@@ -171,7 +171,7 @@ bool SimEndpoint::arrive(std::span<const std::byte> bytes) {
     frame->reset(0);
     if (!frame->resize(bytes.size())) {
         ++m_stats.rx_errors;
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
         return false;
     }
     std::memcpy(frame->data(), bytes.data(), bytes.size());

@@ -28,7 +28,7 @@
 #include <span>
 #include <vector>
 
-#include "net/device.hpp"
+#include "netif/device.hpp"
 #include "runtime/time.hpp"
 #include "test/sim/sim_random.hpp"
 #include "test/unit/runtime/fake_platform.hpp"
@@ -119,28 +119,28 @@ struct TraceEvent {
 
 class SimLink;
 
-// One end of the link: a net::NetworkDevice with its own buffer pool. transmit() queues
+// One end of the link: a netif::NetworkDevice with its own buffer pool. transmit() queues
 // (up to k_tx_ring frames, like a NIC's ring; more are dropped and counted in
 // stats().tx_dropped) and flush() hands the batch to the link.
-class SimEndpoint final : public net::NetworkDevice {
+class SimEndpoint final : public netif::NetworkDevice {
 public:
     static constexpr std::size_t k_buffer_size = 2048;
     static constexpr std::size_t k_headroom = 128;
     static constexpr std::size_t k_tx_ring = 256;
 
-    SimEndpoint(SimLink& link, Direction outgoing, net::MacAddress mac, std::size_t buffers);
+    SimEndpoint(SimLink& link, Direction outgoing, netif::MacAddress mac, std::size_t buffers);
     SimEndpoint(const SimEndpoint&) = delete;
     SimEndpoint& operator=(const SimEndpoint&) = delete;
     ~SimEndpoint();
 
-    [[nodiscard]] net::MacAddress mac() const override { return m_mac; }
-    [[nodiscard]] net::DeviceCapabilities capabilities() const override { return m_capabilities; }
+    [[nodiscard]] netif::MacAddress mac() const override { return m_mac; }
+    [[nodiscard]] netif::DeviceCapabilities capabilities() const override { return m_capabilities; }
     [[nodiscard]] bool link_up() const override { return true; }
-    net::PacketBuffer* receive() override;
-    bool transmit(net::PacketBuffer* frame) override;
+    netif::PacketBuffer* receive() override;
+    bool transmit(netif::PacketBuffer* frame) override;
     void flush() override;
-    net::PacketBuffer* allocate_tx_buffer() override;
-    net::PacketBuffer* allocate_tso_buffer() override;
+    netif::PacketBuffer* allocate_tx_buffer() override;
+    netif::PacketBuffer* allocate_tso_buffer() override;
 
     // Offers checksum offload and TCP segmentation offload as a NIC would: frames that ask
     // for them are completed and cut (net/tcp_segmentation.hpp) on their way to the link.
@@ -152,10 +152,10 @@ public:
     // TSO sends the endpoint cut, and the frames it made of them.
     [[nodiscard]] std::uint64_t tso_sends() const { return m_tso_sends; }
     [[nodiscard]] std::uint64_t tso_frames() const { return m_tso_frames; }
-    [[nodiscard]] const net::DeviceStats& stats() const override { return m_stats; }
+    [[nodiscard]] const netif::DeviceStats& stats() const override { return m_stats; }
     void set_receive_hook(void (*hook)(void* context), void* context) override;
 
-    [[nodiscard]] const net::BufferPool& pool() const { return *m_pool; }
+    [[nodiscard]] const netif::BufferPool& pool() const { return *m_pool; }
     // Frames received and not yet taken by receive().
     [[nodiscard]] std::size_t rx_pending() const { return m_rx_count; }
 
@@ -166,24 +166,24 @@ private:
 
     SimLink& m_link;
     Direction m_outgoing;
-    net::MacAddress m_mac;
+    netif::MacAddress m_mac;
     std::vector<std::byte> m_memory;
-    std::unique_ptr<net::BufferPool> m_pool;
-    net::DeviceCapabilities m_capabilities;
+    std::unique_ptr<netif::BufferPool> m_pool;
+    netif::DeviceCapabilities m_capabilities;
     std::vector<std::byte> m_tso_memory;
-    std::unique_ptr<net::BufferPool> m_tso_pool;
+    std::unique_ptr<netif::BufferPool> m_tso_pool;
     std::vector<std::byte> m_scratch;
     std::uint64_t m_tso_sends = 0;
     std::uint64_t m_tso_frames = 0;
-    net::PacketBuffer* m_rx_head = nullptr;  // intrusive FIFOs through PacketBuffer::next
-    net::PacketBuffer* m_rx_tail = nullptr;
+    netif::PacketBuffer* m_rx_head = nullptr;  // intrusive FIFOs through netif::PacketBuffer::next
+    netif::PacketBuffer* m_rx_tail = nullptr;
     std::size_t m_rx_count = 0;
-    net::PacketBuffer* m_tx_head = nullptr;
-    net::PacketBuffer* m_tx_tail = nullptr;
+    netif::PacketBuffer* m_tx_head = nullptr;
+    netif::PacketBuffer* m_tx_tail = nullptr;
     std::size_t m_tx_count = 0;
     void (*m_hook)(void*) = nullptr;
     void* m_hook_context = nullptr;
-    net::DeviceStats m_stats;
+    netif::DeviceStats m_stats;
 };
 
 class SimLink {
@@ -191,8 +191,8 @@ public:
     using DropPredicate = std::function<bool(const FrameView&)>;
     using TraceHook = std::function<void(const TraceEvent&)>;
 
-    static constexpr net::MacAddress k_mac_a{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0A}};
-    static constexpr net::MacAddress k_mac_b{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0B}};
+    static constexpr netif::MacAddress k_mac_a{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0A}};
+    static constexpr netif::MacAddress k_mac_b{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0B}};
 
     // Each endpoint gets a pool of buffers_per_endpoint buffers of 2 KiB.
     SimLink(test::FakePlatform& platform, std::uint64_t seed, const LinkConfig& config,

@@ -13,7 +13,7 @@ namespace {
 
 // Sends a frame of `size` bytes from `from`, its first byte `tag` (to tell frames apart).
 bool send_frame(sim::SimEndpoint& from, std::size_t size, std::uint8_t tag) {
-    net::PacketBuffer* frame = from.allocate_tx_buffer();
+    netif::PacketBuffer* frame = from.allocate_tx_buffer();
     REQUIRE(frame != nullptr);
     REQUIRE(frame->resize(size));
     std::memset(frame->data(), 0x5A, size);
@@ -36,9 +36,9 @@ struct Received {
 
 // Takes every frame the device holds, noting when it was taken.
 void drain(sim::SimEndpoint& device, runtime::Instant now, std::vector<Received>& into) {
-    while (net::PacketBuffer* frame = device.receive()) {
+    while (netif::PacketBuffer* frame = device.receive()) {
         into.push_back({std::to_integer<std::uint8_t>(frame->data()[0]), now});
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
     }
 }
 
@@ -142,7 +142,7 @@ TEST_CASE("sim link: the send ring refuses frames past its size until flushed", 
     test::FakePlatform platform;
     sim::SimLink link(platform, 1, sim::LinkConfig{}, 2 * sim::SimEndpoint::k_tx_ring);
     for (std::size_t i = 0; i < sim::SimEndpoint::k_tx_ring + 3; ++i) {
-        net::PacketBuffer* frame = link.a().allocate_tx_buffer();
+        netif::PacketBuffer* frame = link.a().allocate_tx_buffer();
         REQUIRE(frame != nullptr);
         REQUIRE(frame->resize(60));
         CHECK(link.a().transmit(frame) == (i < sim::SimEndpoint::k_tx_ring));

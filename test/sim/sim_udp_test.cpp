@@ -432,7 +432,7 @@ runtime::Task<int> ping(net::Interface& interface, net::Ipv4Address to, int coun
     co_await runtime::sleep(10ms);  // let both gratuitous ARPs pass first
     std::array<std::byte, k_ping_data> data{};
     for (int i = 0; i < count; ++i) {
-        net::PacketBuffer* packet = interface.allocate_buffer();
+        netif::PacketBuffer* packet = interface.allocate_buffer();
         if (packet == nullptr || !packet->resize(net::IcmpMessage::k_header_size + data.size())) co_return -1;
         auto sequence = static_cast<std::uint16_t>(i + 1);
         net::IcmpMessage::emit(packet->bytes(), net::IcmpType::EchoRequest, 0, 0x5157, sequence, data);

@@ -53,7 +53,7 @@ struct Fixture {
     int hook_calls = 0;
 };
 
-bool holds_frame(net::PacketBuffer* buffer, std::size_t length, std::uint8_t tag) {
+bool holds_frame(netif::PacketBuffer* buffer, std::size_t length, std::uint8_t tag) {
     if (buffer == nullptr || buffer->size() != length) return false;
     for (std::size_t i = 0; i < length; ++i) {
         if (buffer->bytes()[i] != static_cast<std::byte>(i + tag)) return false;
@@ -74,8 +74,8 @@ TEST_CASE("tap: readiness calls the hook once; receive drains and re-arms", "[ho
     f.poll();  // one-shot: still readable, but no second call until the stack drained it
     CHECK(f.hook_calls == 1);
 
-    net::BufferOwner first(f.device->receive());
-    net::BufferOwner second(f.device->receive());
+    netif::BufferOwner first(f.device->receive());
+    netif::BufferOwner second(f.device->receive());
     CHECK(holds_frame(first.get(), 60, 1));
     CHECK(holds_frame(second.get(), 1514, 2));
     CHECK(f.device->receive() == nullptr);
@@ -88,7 +88,7 @@ TEST_CASE("tap: readiness calls the hook once; receive drains and re-arms", "[ho
     f.send(100, 3);
     f.poll();
     CHECK(f.hook_calls == 2);
-    net::BufferOwner third(f.device->receive());
+    netif::BufferOwner third(f.device->receive());
     CHECK(holds_frame(third.get(), 100, 3));
 }
 
@@ -100,7 +100,7 @@ TEST_CASE("tap: frames that came before the hook are announced when it is set", 
     int calls = 0;
     f.device->set_receive_hook([](void* c) { ++*static_cast<int*>(c); }, &calls);
     CHECK(calls == 1);
-    net::BufferOwner frame(f.device->receive());
+    netif::BufferOwner frame(f.device->receive());
     CHECK(holds_frame(frame.get(), 64, 0));
 }
 
@@ -110,7 +110,7 @@ TEST_CASE("tap: runts and frames that fill a buffer are dropped and counted", "[
     f.send(hosted::TapDevice::k_buffer_size + 100);  // cut to the buffer's size by the read
     f.send(hosted::TapDevice::k_buffer_size);
     f.send(42, 7);
-    net::BufferOwner frame(f.device->receive());
+    netif::BufferOwner frame(f.device->receive());
     CHECK(holds_frame(frame.get(), 42, 7));
     CHECK(f.device->tap_stats().rx_runts == 1);
     CHECK(f.device->tap_stats().rx_truncated == 2);
@@ -123,8 +123,8 @@ TEST_CASE("tap: an empty receive pool drops frames but never stalls the queue", 
     for (std::uint8_t i = 0; i < 5; ++i) f.send(60, i);
     f.poll();
     REQUIRE(f.hook_calls == 1);
-    net::BufferOwner a(f.device->receive());
-    net::BufferOwner b(f.device->receive());
+    netif::BufferOwner a(f.device->receive());
+    netif::BufferOwner b(f.device->receive());
     CHECK(holds_frame(a.get(), 60, 0));
     CHECK(holds_frame(b.get(), 60, 1));
     // The pool is empty: the other three are read and dropped, and the watch re-armed.
@@ -133,19 +133,19 @@ TEST_CASE("tap: an empty receive pool drops frames but never stalls the queue", 
     CHECK(f.device->stats().rx_dropped == 3);
     CHECK(f.device->rx_pool_stats().exhausted == 4);  // and once more for the read that found none
 
-    a = net::BufferOwner();
-    b = net::BufferOwner();
+    a = netif::BufferOwner();
+    b = netif::BufferOwner();
     f.send(80, 9);
     f.poll();
     CHECK(f.hook_calls == 2);
-    net::BufferOwner c(f.device->receive());
+    netif::BufferOwner c(f.device->receive());
     CHECK(holds_frame(c.get(), 80, 9));
 }
 
 TEST_CASE("tap: transmit writes one frame per buffer and returns the buffer", "[hosted]") {
     Fixture f;
     for (int round = 0; round < 10; ++round) {  // more rounds than the pool has buffers
-        net::PacketBuffer* buffer = f.device->allocate_tx_buffer();
+        netif::PacketBuffer* buffer = f.device->allocate_tx_buffer();
         REQUIRE(buffer != nullptr);
         CHECK(buffer->headroom() == hosted::TapDevice::k_tx_headroom);
         REQUIRE(buffer->resize(70));
@@ -171,7 +171,7 @@ TEST_CASE("tap: a dead peer stops the device with a counted error", "[hosted]") 
     CHECK_FALSE(f.device->link_up());
     CHECK(f.device->stats().rx_errors == 1);
     CHECK(f.device->receive() == nullptr);  // and stays stopped, without reading again
-    net::PacketBuffer* buffer = f.device->allocate_tx_buffer();
+    netif::PacketBuffer* buffer = f.device->allocate_tx_buffer();
     REQUIRE(buffer != nullptr);
     REQUIRE(buffer->resize(60));
     CHECK_FALSE(f.device->transmit(buffer));

@@ -48,7 +48,7 @@ private:
         std::uint8_t type;
         std::uint32_t xid;
         std::uint32_t ciaddr;
-        MacAddress mac;
+        netif::MacAddress mac;
     };
     static std::optional<Request> parse_request(std::span<const std::byte> bytes) {
         if (bytes.size() < 243) return std::nullopt;
@@ -58,7 +58,7 @@ private:
         std::memcpy(r.mac.bytes.data(), h.chaddr, 6);
         return r;
     }
-    void reply(std::uint8_t type, std::uint32_t xid, MacAddress mac, runtime::Instant now) {
+    void reply(std::uint8_t type, std::uint32_t xid, netif::MacAddress mac, runtime::Instant now) {
         std::array<std::byte, 300> out{};
         DhcpHeader h{};
         h.op = 2;
@@ -78,8 +78,8 @@ private:
 };
 
 struct Network {
-    test::FakeDevice client_device{MacAddress{{0x52, 0x54, 0, 0x12, 0x34, 0x56}}};
-    test::FakeDevice server_device{MacAddress{{0x52, 0x55, 10, 0, 2, 2}}};
+    test::FakeDevice client_device{netif::MacAddress{{0x52, 0x54, 0, 0x12, 0x34, 0x56}}};
+    test::FakeDevice server_device{netif::MacAddress{{0x52, 0x55, 10, 0, 2, 2}}};
     Interface client{client_device};
     Interface server_interface{server_device};
     runtime::Instant now = runtime::instant_from_ns(0);

@@ -7,17 +7,17 @@
 #include <functional>
 #include <vector>
 
-#include "net/device.hpp"
+#include "netif/device.hpp"
 
 namespace test {
 
-class FakeDevice final : public net::NetworkDevice {
+class FakeDevice final : public netif::NetworkDevice {
 public:
-    FakeDevice(net::MacAddress mac, std::size_t buffers = 64) : m_mac(mac), m_memory(buffers * 2048) {
-        m_pool = net::BufferPool::create(m_memory, 0x4000'0000, 2048, 128).value();
+    FakeDevice(netif::MacAddress mac, std::size_t buffers = 64) : m_mac(mac), m_memory(buffers * 2048) {
+        m_pool = netif::BufferPool::create(m_memory, 0x4000'0000, 2048, 128).value();
     }
     ~FakeDevice() {
-        for (auto* b : m_rx) net::release_buffer(b);
+        for (auto* b : m_rx) netif::release_buffer(b);
         delete m_pool;
     }
     FakeDevice(const FakeDevice&) = delete;
@@ -25,21 +25,21 @@ public:
 
     void connect(FakeDevice& peer) { m_peer = &peer; }
 
-    net::MacAddress mac() const override { return m_mac; }
-    net::DeviceCapabilities capabilities() const override { return {}; }
+    netif::MacAddress mac() const override { return m_mac; }
+    netif::DeviceCapabilities capabilities() const override { return {}; }
     bool link_up() const override { return true; }
-    net::PacketBuffer* receive() override {
+    netif::PacketBuffer* receive() override {
         if (m_rx.empty()) return nullptr;
         auto* b = m_rx.front();
         m_rx.pop_front();
         return b;
     }
-    bool transmit(net::PacketBuffer* frame) override {
+    bool transmit(netif::PacketBuffer* frame) override {
         ++m_stats.tx_packets;
         sent.emplace_back(frame->bytes().begin(), frame->bytes().end());
         bool drop = drop_filter && drop_filter(frame->bytes());
         if (m_peer != nullptr && !drop) m_peer->inject(frame->bytes());
-        net::release_buffer(frame);
+        netif::release_buffer(frame);
         return true;
     }
     void flush() override {}
@@ -47,19 +47,19 @@ public:
         m_hook = hook;
         m_hook_context = context;
     }
-    net::PacketBuffer* allocate_tx_buffer() override { return m_pool->allocate(); }
-    const net::DeviceStats& stats() const override { return m_stats; }
+    netif::PacketBuffer* allocate_tx_buffer() override { return m_pool->allocate(); }
+    const netif::DeviceStats& stats() const override { return m_stats; }
 
     // A frame arrives from the wire.
     void inject(std::span<const std::byte> bytes) {
-        net::PacketBuffer* b = m_pool->allocate();
+        netif::PacketBuffer* b = m_pool->allocate();
         if (b == nullptr) {
             ++m_stats.rx_dropped;
             return;
         }
         b->reset(0);
         if (!b->resize(bytes.size())) {
-            net::release_buffer(b);
+            netif::release_buffer(b);
             ++m_stats.rx_dropped;
             return;
         }
@@ -67,20 +67,20 @@ public:
         m_rx.push_back(b);
         if (m_hook != nullptr) m_hook(m_hook_context);
     }
-    net::BufferPool& pool() { return *m_pool; }
+    netif::BufferPool& pool() { return *m_pool; }
 
     std::vector<std::vector<std::byte>> sent;
     std::function<bool(std::span<const std::byte>)> drop_filter;
 
 private:
-    net::MacAddress m_mac;
+    netif::MacAddress m_mac;
     std::vector<std::byte> m_memory;
-    net::BufferPool* m_pool = nullptr;
+    netif::BufferPool* m_pool = nullptr;
     FakeDevice* m_peer = nullptr;
     void (*m_hook)(void*) = nullptr;
     void* m_hook_context = nullptr;
-    std::deque<net::PacketBuffer*> m_rx;
-    net::DeviceStats m_stats;
+    std::deque<netif::PacketBuffer*> m_rx;
+    netif::DeviceStats m_stats;
 };
 
 }  // namespace test

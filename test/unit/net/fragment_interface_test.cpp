@@ -34,7 +34,8 @@ struct LargeHosts {
     runtime::Instant now = runtime::instant_from_ns(1'000'000'000);
 
     explicit LargeHosts(std::size_t buffers_a = 64, bool large = true)
-        : device_a(MacAddress{{2, 0, 0, 0, 0, 0xA}}, buffers_a), device_b(MacAddress{{2, 0, 0, 0, 0, 0xB}}, 64) {
+        : device_a(netif::MacAddress{{2, 0, 0, 0, 0, 0xA}}, buffers_a),
+          device_b(netif::MacAddress{{2, 0, 0, 0, 0, 0xB}}, 64) {
         device_a.connect(device_b);
         device_b.connect(device_a);
         if (large) {
@@ -107,7 +108,7 @@ TEST_CASE("fragments: UDP datagrams of 9000 and 65507 bytes cross the link", "[f
 TEST_CASE("fragments: a ping with 4000 bytes of data is answered", "[fragments]") {
     LargeHosts hosts;
     auto data = pattern(4000);
-    PacketBuffer* request = hosts.a.allocate_buffer(IcmpMessage::k_header_size + data.size());
+    netif::PacketBuffer* request = hosts.a.allocate_buffer(IcmpMessage::k_header_size + data.size());
     REQUIRE(request != nullptr);
     IcmpMessage::emit(request->bytes(), IcmpType::EchoRequest, 0, 1, 1, data);
     REQUIRE(hosts.a.send_ipv4(request, k_b, IpProtocol::Icmp, hosts.now));
@@ -167,7 +168,7 @@ TEST_CASE("fragments: sends that cannot go out whole send nothing", "[fragments]
     auto data = pattern(65507);
     SECTION("don't fragment") {
         LargeHosts hosts;
-        PacketBuffer* packet = hosts.a.allocate_buffer(3000);
+        netif::PacketBuffer* packet = hosts.a.allocate_buffer(3000);
         REQUIRE(packet != nullptr);
         std::memset(packet->data(), 0, packet->size());
         packet->metadata.dont_fragment = true;

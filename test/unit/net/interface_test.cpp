@@ -19,8 +19,8 @@ const Ipv4Address k_a = Ipv4Address::from_octets(10, 0, 0, 1);
 const Ipv4Address k_b = Ipv4Address::from_octets(10, 0, 0, 2);
 
 struct TwoHosts {
-    test::FakeDevice device_a{MacAddress{{2, 0, 0, 0, 0, 0xA}}};
-    test::FakeDevice device_b{MacAddress{{2, 0, 0, 0, 0, 0xB}}};
+    test::FakeDevice device_a{netif::MacAddress{{2, 0, 0, 0, 0, 0xA}}};
+    test::FakeDevice device_b{netif::MacAddress{{2, 0, 0, 0, 0, 0xB}}};
     Interface a{device_a};
     Interface b{device_b};
     runtime::Instant now = runtime::instant_from_ns(1'000'000'000);
@@ -40,7 +40,7 @@ struct TwoHosts {
         }
     }
     void ping(Interface& from, Ipv4Address to, std::uint16_t sequence) {
-        PacketBuffer* p = from.allocate_buffer();
+        netif::PacketBuffer* p = from.allocate_buffer();
         const std::byte data[] = {std::byte{1}, std::byte{2}, std::byte{3}};
         REQUIRE(p->resize(IcmpMessage::k_header_size + sizeof data));
         IcmpMessage::emit(p->bytes(), IcmpType::EchoRequest, 0, 99, sequence, data);

@@ -59,12 +59,14 @@ std::vector<Piece> cut(std::size_t payload, std::size_t size) {
 
 struct Fixture {
     std::vector<std::byte> memory;
-    std::unique_ptr<BufferPool> pool;  // destroyed after the reassembler, which returns buffers
+    std::unique_ptr<netif::BufferPool> pool;  // destroyed after the reassembler, which returns buffers
     Ipv4Reassembler reassembler;
     runtime::Instant now = runtime::instant_from_ns(5'000'000'000);
 
     explicit Fixture(ReassemblyConfig config = {}, std::size_t buffers = 4)
-        : memory(buffers * k_large), pool(BufferPool::create(memory, 0, k_large, 128).value()), reassembler(config) {
+        : memory(buffers * k_large),
+          pool(netif::BufferPool::create(memory, 0, k_large, 128).value()),
+          reassembler(config) {
         reassembler.set_pool(pool.get());
     }
     ~Fixture() {
@@ -79,10 +81,10 @@ struct Fixture {
         auto bytes = fragment_bytes(payload.subspan(piece.offset, piece.length), piece.offset, piece.more, id);
         auto ip = Ipv4Packet::parse(bytes);
         REQUIRE(ip);
-        PacketBuffer* whole = reassembler.add(*ip, now);
+        netif::PacketBuffer* whole = reassembler.add(*ip, now);
         if (whole == nullptr) return std::nullopt;
         std::vector<std::byte> out(whole->bytes().begin(), whole->bytes().end());
-        release_buffer(whole);
+        netif::release_buffer(whole);
         return out;
     }
 };
@@ -278,7 +280,7 @@ TEST_CASE("reassembly: too big, malformed, and no pool", "[reassembly]") {
 }
 
 TEST_CASE("fragmentation: fragments reassemble to the datagram", "[reassembly]") {
-    test::FakeDevice device(MacAddress{{2, 0, 0, 0, 0, 1}}, 64);
+    test::FakeDevice device(netif::MacAddress{{2, 0, 0, 0, 0, 1}}, 64);
     auto payload = pattern(GENERATE(std::size_t{1481}, std::size_t{9000}, std::size_t{65515}));
     auto datagram = fragment_bytes(payload, 0, false, 7);
     SECTION("a datagram with don't fragment is refused") {
@@ -298,7 +300,7 @@ TEST_CASE("fragmentation: fragments reassemble to the datagram", "[reassembly]")
         Fixture f;
         std::optional<std::vector<std::byte>> whole;
         std::size_t count = 0;
-        for (PacketBuffer* p = list.value(); p != nullptr; p = p->next) {
+        for (netif::PacketBuffer* p = list.value(); p != nullptr; p = p->next) {
             ++count;
             CHECK(p->size() <= 1500);
             auto ip = Ipv4Packet::parse(p->bytes());
@@ -307,10 +309,10 @@ TEST_CASE("fragmentation: fragments reassemble to the datagram", "[reassembly]")
             CHECK(!ip->dont_fragment());
             CHECK(ip->more_fragments() == (p->next != nullptr));
             if (p->next != nullptr) CHECK(ip->payload().size() == 1480);
-            PacketBuffer* done = f.reassembler.add(*ip, f.now);
+            netif::PacketBuffer* done = f.reassembler.add(*ip, f.now);
             if (done != nullptr) {
                 whole.emplace(done->bytes().begin(), done->bytes().end());
-                release_buffer(done);
+                netif::release_buffer(done);
             }
         }
         release_list(list.value());
@@ -319,7 +321,7 @@ TEST_CASE("fragmentation: fragments reassemble to the datagram", "[reassembly]")
         check_datagram(*whole, payload);
     }
     SECTION("a pool too small sends nothing") {
-        test::FakeDevice small(MacAddress{{2, 0, 0, 0, 0, 2}}, 6);
+        test::FakeDevice small(netif::MacAddress{{2, 0, 0, 0, 0, 2}}, 6);
         auto list = fragment_ipv4(datagram, 1500, small);
         if (payload.size() > std::size_t{6} * 1480) {
             CHECK(list.error() == FragmentError::NoBuffer);

@@ -24,8 +24,8 @@ namespace test {
 
 inline const net::Ipv4Address k_local_ip = net::Ipv4Address::from_octets(10, 0, 0, 2);
 inline const net::Ipv4Address k_peer_ip = net::Ipv4Address::from_octets(10, 0, 0, 1);
-inline constexpr net::MacAddress k_local_mac{{2, 0, 0, 0, 0, 2}};
-inline constexpr net::MacAddress k_peer_mac{{2, 0, 0, 0, 0, 1}};
+inline constexpr netif::MacAddress k_local_mac{{2, 0, 0, 0, 0, 2}};
+inline constexpr netif::MacAddress k_peer_mac{{2, 0, 0, 0, 0, 1}};
 inline constexpr std::uint16_t k_local_port = 80;
 inline constexpr std::uint16_t k_peer_port = 40000;
 
@@ -67,11 +67,11 @@ public:
         // The peer asks for our address: the interface learns the peer's MAC from the
         // request, so the layer's segments leave at once instead of waiting for ARP.
         std::vector<std::byte> frame(net::EthernetFrame::k_header_size + net::ArpPacket::k_size);
-        net::EthernetFrame::emit(frame, net::MacAddress::broadcast(), k_peer_mac, net::EtherType::Arp);
+        net::EthernetFrame::emit(frame, netif::MacAddress::broadcast(), k_peer_mac, net::EtherType::Arp);
         net::ArpPacket{.operation = net::ArpOperation::Request,
                        .sender_mac = k_peer_mac,
                        .sender_ip = k_peer_ip,
-                       .target_mac = net::MacAddress{},
+                       .target_mac = netif::MacAddress{},
                        .target_ip = k_local_ip}
             .emit(std::span(frame).subspan(net::EthernetFrame::k_header_size));
         device.inject(frame);

@@ -42,8 +42,8 @@ std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
 
 struct Net {
     explicit Net(const TcpConfig& tcp = {}, std::size_t buffers = 256)
-        : device_a{MacAddress{{2, 0, 0, 0, 0, 0xA}}, buffers},
-          device_b{MacAddress{{2, 0, 0, 0, 0, 0xB}}, buffers},
+        : device_a{netif::MacAddress{{2, 0, 0, 0, 0, 0xA}}, buffers},
+          device_b{netif::MacAddress{{2, 0, 0, 0, 0, 0xB}}, buffers},
           a(device_a, signal_a, config_for(k_a, tcp), 1),
           b(device_b, signal_b, config_for(k_b, tcp), 2) {
         device_a.connect(device_b);

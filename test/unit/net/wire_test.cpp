@@ -61,7 +61,7 @@ TEST_CASE("addresses parse strictly and print") {
     CHECK_FALSE(Ipv4Cidr::parse("10.0.0.2/33").has_value());
     CHECK_FALSE(Ipv4Cidr::parse("10.0.0.2").has_value());
     CHECK(to_text(*cidr) == "10.0.0.2/24");
-    CHECK(to_text(MacAddress{{0x52, 0x54, 0, 0x12, 0x34, 0x56}}) == "52:54:00:12:34:56");
+    CHECK(to_text(netif::MacAddress{{0x52, 0x54, 0, 0x12, 0x34, 0x56}}) == "52:54:00:12:34:56");
 }
 
 TEST_CASE("checksum: RFC 1071 example, any alignment and length, incremental update") {
@@ -93,7 +93,7 @@ TEST_CASE("checksum: RFC 1071 example, any alignment and length, incremental upd
 
 TEST_CASE("ethernet: parse and emit; runts are truncated") {
     std::vector<std::byte> frame(60);
-    EthernetFrame::emit(frame, MacAddress::broadcast(), MacAddress{{2, 0, 0, 0, 0, 1}}, EtherType::Arp);
+    EthernetFrame::emit(frame, netif::MacAddress::broadcast(), netif::MacAddress{{2, 0, 0, 0, 0, 1}}, EtherType::Arp);
     auto parsed = EthernetFrame::parse(frame);
     REQUIRE(parsed);
     CHECK(parsed->destination().is_broadcast());
@@ -104,7 +104,7 @@ TEST_CASE("ethernet: parse and emit; runts are truncated") {
 
 TEST_CASE("arp: request round trip; other hardware or odd sizes are refused") {
     ArpPacket request{ArpOperation::Request,
-                      MacAddress{{2, 0, 0, 0, 0, 1}},
+                      netif::MacAddress{{2, 0, 0, 0, 0, 1}},
                       Ipv4Address::from_octets(10, 0, 0, 1),
                       {},
                       Ipv4Address::from_octets(10, 0, 0, 2)};

@@ -33,7 +33,7 @@ struct Rig {
     }
 
     explicit Rig(std::uint64_t features = net_feature::k_csum | net_feature::k_guest_csum) {
-        NetConfig config{.mac = net::MacAddress{{0x52, 0x54, 0, 1, 2, 3}},
+        NetConfig config{.mac = netif::MacAddress{{0x52, 0x54, 0, 1, 2, 3}},
                          .features = features,
                          .rx_buffers = 32,
                          .tx_buffers = 32,
@@ -61,7 +61,8 @@ struct Rig {
 
 std::vector<std::byte> frame_of(std::size_t size, std::uint8_t fill) {
     std::vector<std::byte> f(size, std::byte{fill});
-    net::EthernetFrame::emit(f, net::MacAddress::broadcast(), net::MacAddress{{2, 0, 0, 0, 0, 1}}, net::EtherType::Arp);
+    net::EthernetFrame::emit(f, netif::MacAddress::broadcast(), netif::MacAddress{{2, 0, 0, 0, 0, 1}},
+                             net::EtherType::Arp);
     return f;
 }
 
@@ -75,24 +76,24 @@ TEST_CASE("virtio-net: the receive queue is filled, frames arrive without the he
 
     auto frame = frame_of(60, 0xAB);
     REQUIRE(rig.deliver(frame, net_header::k_data_valid));
-    net::PacketBuffer* got = rig.device->receive();
+    netif::PacketBuffer* got = rig.device->receive();
     REQUIRE(got != nullptr);
     CHECK(got->size() == 60);
     CHECK(std::memcmp(got->data(), frame.data(), 60) == 0);
     CHECK(got->metadata.checksum_verified);
-    net::release_buffer(got);
+    netif::release_buffer(got);
 
     // A partial checksum from a local sender (NEEDS_CSUM) is to be trusted, not checked.
     REQUIRE(rig.deliver(frame, net_header::k_needs_checksum));
     got = rig.device->receive();
     REQUIRE(got != nullptr);
     CHECK(got->metadata.checksum_verified);
-    net::release_buffer(got);
+    netif::release_buffer(got);
     REQUIRE(rig.deliver(frame, 0));
     got = rig.device->receive();
     REQUIRE(got != nullptr);
     CHECK_FALSE(got->metadata.checksum_verified);
-    net::release_buffer(got);
+    netif::release_buffer(got);
     CHECK(rig.device->stats().rx_packets == 3);
 }
 
@@ -101,10 +102,10 @@ TEST_CASE("virtio-net: many frames keep the queue full; bad lengths and multi-bu
     for (int i = 0; i < 200; ++i) {
         auto frame = frame_of(64 + static_cast<std::size_t>(i), static_cast<std::uint8_t>(i));
         REQUIRE(rig.deliver(frame));
-        net::PacketBuffer* got = rig.device->receive();
+        netif::PacketBuffer* got = rig.device->receive();
         REQUIRE(got != nullptr);
         CHECK(got->size() == frame.size());
-        net::release_buffer(got);
+        netif::release_buffer(got);
     }
     auto runt = frame_of(14, 0);
     REQUIRE(rig.deliver(std::span(runt).first(4)));  // shorter than an Ethernet header
@@ -119,7 +120,7 @@ TEST_CASE("virtio-net: frames go out with the header in the head-room, one doorb
     Rig rig;
     rig.doorbells.clear();
     for (int i = 0; i < 5; ++i) {
-        net::PacketBuffer* b = rig.device->allocate_tx_buffer();
+        netif::PacketBuffer* b = rig.device->allocate_tx_buffer();
         REQUIRE(b != nullptr);
         REQUIRE(b->resize(100));
         std::memset(b->data(), i, 100);
@@ -150,7 +151,7 @@ TEST_CASE("virtio-net: frames go out with the header in the head-room, one doorb
 TEST_CASE("virtio-net: with HOST_TSO4 a large send carries gso_type, gso_size and the header length") {
     Rig rig(net_feature::k_csum | net_feature::k_host_tso4);
     CHECK(rig.device->capabilities().max_tso_segment == NetDevice::k_tso_packet);
-    net::PacketBuffer* b = rig.device->allocate_tso_buffer();
+    netif::PacketBuffer* b = rig.device->allocate_tso_buffer();
     REQUIRE(b != nullptr);
     REQUIRE(b->resize(14 + 20 + 32 + 10000));
     std::memset(b->data(), 0, b->size());
@@ -171,20 +172,20 @@ TEST_CASE("virtio-net: with HOST_TSO4 a large send carries gso_type, gso_size an
     CHECK(rig.device->driver_stats().tx_tso_frames == 1);
     rig.tx_device.complete(chains[0], 0);
     // The two large buffers come back once the device is done with them.
-    net::PacketBuffer* x = rig.device->allocate_tso_buffer();
-    net::PacketBuffer* y = rig.device->allocate_tso_buffer();
+    netif::PacketBuffer* x = rig.device->allocate_tso_buffer();
+    netif::PacketBuffer* y = rig.device->allocate_tso_buffer();
     CHECK(x != nullptr);
     CHECK(y != nullptr);
     CHECK(rig.device->allocate_tso_buffer() == nullptr);
-    net::release_buffer(x);
-    net::release_buffer(y);
+    netif::release_buffer(x);
+    netif::release_buffer(y);
 }
 
 TEST_CASE("virtio-net: without HOST_TSO4 there are no large buffers, and a TSO send is refused") {
     Rig rig;  // CSUM only
     CHECK(rig.device->capabilities().max_tso_segment == 0);
     CHECK(rig.device->allocate_tso_buffer() == nullptr);
-    net::PacketBuffer* b = rig.device->allocate_tx_buffer();
+    netif::PacketBuffer* b = rig.device->allocate_tx_buffer();
     REQUIRE(b->resize(100));
     b->metadata = {.needs_checksum = true, .checksum_start = 34, .checksum_offset = 16, .segment_size = 1448};
     CHECK(!rig.device->transmit(b));
@@ -206,13 +207,13 @@ TEST_CASE("virtio-net: with GUEST_TSO4 a packet over several buffers is put toge
     REQUIRE(rig.deliver_raw(head));
     REQUIRE(rig.deliver_raw(std::span(frame).subspan(first, NetDevice::k_buffer_size)));
     REQUIRE(rig.deliver_raw(std::span(frame).subspan(first + NetDevice::k_buffer_size)));
-    net::PacketBuffer* got = rig.device->receive();
+    netif::PacketBuffer* got = rig.device->receive();
     REQUIRE(got != nullptr);
     REQUIRE(got->size() == frame.size());
     CHECK(std::memcmp(got->data(), frame.data(), frame.size()) == 0);
     CHECK(got->metadata.checksum_verified);  // NEEDS_CSUM: a local sender's partial checksum
     CHECK(rig.device->driver_stats().rx_large_packets == 1);
-    net::release_buffer(got);
+    netif::release_buffer(got);
     // The three receive buffers went back to the device.
     CHECK(rig.device->receive() == nullptr);
     CHECK(rig.device->stats().rx_dropped == 0);
@@ -227,19 +228,19 @@ TEST_CASE("virtio-net: without a large buffer a packet over several buffers is d
     REQUIRE(rig.deliver_raw(std::vector<std::byte>(100, std::byte{2})));
     auto next = frame_of(60, 3);
     REQUIRE(rig.deliver(next));  // the packet after it arrives intact
-    net::PacketBuffer* got = rig.device->receive();
+    netif::PacketBuffer* got = rig.device->receive();
     REQUIRE(got != nullptr);
     CHECK(got->size() == next.size());
     CHECK(rig.device->driver_stats().rx_multi_buffer == 1);
     CHECK(rig.device->stats().rx_dropped == 1);
-    net::release_buffer(got);
+    netif::release_buffer(got);
 }
 
 TEST_CASE("virtio-net: a full transmit queue drops and counts; nothing leaks") {
     Rig rig;
     int sent = 0;
     for (int i = 0; i < 40; ++i) {
-        net::PacketBuffer* b = rig.device->allocate_tx_buffer();
+        netif::PacketBuffer* b = rig.device->allocate_tx_buffer();
         if (b == nullptr) break;
         REQUIRE(b->resize(60));
         if (rig.device->transmit(b)) ++sent;

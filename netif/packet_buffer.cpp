@@ -1,8 +1,8 @@
-#include "net/packet_buffer.hpp"
+#include "netif/packet_buffer.hpp"
 
 #include <new>
 
-namespace net {
+namespace netif {
 
 bool PacketBuffer::push_front(std::size_t n) {
     if (n > m_head) return false;
@@ -93,4 +93,4 @@ BufferOwner& BufferOwner::operator=(BufferOwner&& other) noexcept {
 
 BufferOwner::~BufferOwner() { release_buffer(m_buffer); }
 
-}  // namespace net
+}  // namespace netif

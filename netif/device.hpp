@@ -1,16 +1,17 @@
 #pragma once
 // What the stack needs from a network device. The virtio-net driver implements it in the
-// unikernel, a TAP device on the hosted target, a simulated link in tests. The stack
-// knows nothing of virtio.
+// unikernel, a TAP device on the hosted target, a simulated link in tests. This layer
+// sits below both the drivers and net/, so the stack knows nothing of virtio and the
+// drivers nothing of the stack.
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "net/address.hpp"
-#include "net/packet_buffer.hpp"
+#include "netif/mac_address.hpp"
+#include "netif/packet_buffer.hpp"
 
-namespace net {
+namespace netif {
 
 struct DeviceCapabilities {
     std::size_t mtu = 1500;            // IP packet size, without the Ethernet header
@@ -66,4 +67,4 @@ struct RegisteredDevice {
 };
 std::span<const RegisteredDevice> registered_devices();
 
-}  // namespace net
+}  // namespace netif

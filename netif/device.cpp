@@ -1,8 +1,8 @@
 #include <array>
 
-#include "net/device.hpp"
+#include "netif/device.hpp"
 
-namespace net {
+namespace netif {
 namespace {
 
 constexpr std::size_t k_max_devices = 4;
@@ -17,4 +17,4 @@ void register_device(NetworkDevice& device, const char* name) {
 
 std::span<const RegisteredDevice> registered_devices() { return {g_devices.data(), g_device_count}; }
 
-}  // namespace net
+}  // namespace netif

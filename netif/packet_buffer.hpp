@@ -12,7 +12,7 @@
 
 #include "kernel/result.hpp"
 
-namespace net {
+namespace netif {
 
 class BufferPool;
 
@@ -128,4 +128,4 @@ private:
 
 void release_buffer(PacketBuffer* buffer);
 
-}  // namespace net
+}  // namespace netif
