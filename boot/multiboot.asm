@@ -1,5 +1,6 @@
-; Multiboot (version 1) entry: checks the CPU, builds early page tables, enters long mode,
-; enables SSE and calls into C++ on the boot stack.
+; The 32-bit entries, multiboot (version 1) and PVH: checks the CPU, builds early page
+; tables, enters long mode, enables SSE and calls into C++ on the boot stack with the
+; protocol's magic and the physical address of its boot information.
 ;
 ; QEMU's -kernel loader refuses ELF64 through its ELF path, so the header sets the
 ; "address fields valid" flag (Multiboot 0.6.96 §3.1.1, flag bit 16) and the loader copies
@@ -11,6 +12,12 @@ MB_FLAG_MEMINFO equ 1 << 1          ; memory map wanted
 MB_FLAG_ADDRESS equ 1 << 16         ; header_addr..entry_addr are valid
 MB_FLAGS        equ MB_FLAG_ALIGN | MB_FLAG_MEMINFO | MB_FLAG_ADDRESS
 MB_LOADER_MAGIC equ 0x2BADB002
+
+; PVH (Xen's x86/HVM direct boot ABI, docs/misc/pvh.pandoc): the loader enters the 32-bit
+; address in this ELF note in protected mode, paging off, with ebx the physical address of
+; struct hvm_start_info (xen/include/public/arch-x86/hvm/start_info.h).
+XEN_ELFNOTE_PHYS32_ENTRY equ 18
+PVH_START_MAGIC equ 0x336ec578     ; hvm_start_info.magic; kernel/pvh.hpp
 
 COM1            equ 0x3F8
 DEBUG_EXIT_PORT equ 0xF4
@@ -39,6 +46,15 @@ mb_header:
     dd __bss_end                    ; bss_end_addr
     dd _start32                     ; entry_addr
 
+; The ELF note (ELF gABI, "Note Section"): name "Xen", type 18, and the entry as a 64-bit
+; word, as Linux writes it for 64-bit kernels; loaders read its low 32 bits.
+section .note.Xen note alloc noexec nowrite align=4
+    dd 4                            ; namesz: "Xen" and its NUL
+    dd 8                            ; descsz
+    dd XEN_ELFNOTE_PHYS32_ENTRY
+    db "Xen", 0
+    dq _start_pvh
+
 section .boot32 progbits alloc exec nowrite align=16
 bits 32
 global _start32
@@ -57,8 +73,24 @@ _start32:
     mov esp, boot_stack_top
 
     cmp ebp, MB_LOADER_MAGIC
-    jne .not_multiboot
+    jne not_multiboot
+    jmp check_cpu
 
+; The PVH entry. The loader has zeroed .bss too: it loads the ELF's segments, whose memory
+; size beyond the file's is zero (ELF gABI, "Program Header"). No stack is given
+; (pvh.pandoc: "all other processor registers ... are unspecified").
+global _start_pvh
+_start_pvh:
+    rdtsc
+    mov [boot_tsc_start], eax
+    mov [boot_tsc_start + 4], edx
+    cli
+    cld
+    mov ebp, PVH_START_MAGIC        ; tells kernel_entry which structure esi points to
+    mov esi, ebx                    ; struct hvm_start_info (physical address)
+    mov esp, boot_stack_top
+
+check_cpu:
     ; CPUID exists when EFLAGS.ID can be toggled.
     pushfd
     pop eax
@@ -71,16 +103,16 @@ _start32:
     push ecx
     popfd
     cmp eax, ecx
-    je .no_long_mode
+    je no_long_mode
 
     mov eax, 0x80000000
     cpuid
     cmp eax, 0x80000001
-    jb .no_long_mode
+    jb no_long_mode
     mov eax, 0x80000001
     cpuid
     test edx, 1 << 29               ; LM
-    jz .no_long_mode
+    jz no_long_mode
     mov ebx, edx                    ; keep NX (bit 20) for EFER below
 
     ; Early tables: the first 1 GiB identity mapped with 2 MiB pages. All three are in
@@ -110,10 +142,10 @@ _start32:
     lgdt [boot_gdt_pointer]
     jmp 0x08:long_mode
 
-.not_multiboot:
+not_multiboot:
     mov esi, msg_not_multiboot
     jmp fail32
-.no_long_mode:
+no_long_mode:
     mov esi, msg_no_long_mode
     jmp fail32
 

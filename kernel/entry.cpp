@@ -1,4 +1,4 @@
-// kernel_entry: from boot/multiboot.asm to the application's main.
+// kernel_entry: from boot/multiboot.asm (multiboot or PVH) to the application's main.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +16,7 @@
 #include "kernel/memory.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/power.hpp"
+#include "kernel/pvh.hpp"
 #include "kernel/tsc.hpp"
 
 extern "C" std::uint64_t boot_tsc_start;
@@ -55,7 +56,9 @@ void report_command_line() {
 }
 
 std::optional<tsc::PmTimer> init_acpi() {
-    auto tables = acpi::discover(memory::physical_reader());
+    std::optional<std::uint64_t> rsdp;
+    if (g_boot_info.rsdp_address != 0) rsdp = g_boot_info.rsdp_address;
+    auto tables = acpi::discover(memory::physical_reader(), rsdp);
     if (!tables) {
         println("kernel: ACPI: {}; no ACPI power-off", acpi::to_string(tables.error()));
         return std::nullopt;
@@ -71,6 +74,20 @@ std::optional<tsc::PmTimer> init_acpi() {
     set_acpi_power_off({fadt->pm1a_control, fadt->pm1b_control, fadt->dsdt});
     if (fadt->pm_timer == 0) return std::nullopt;
     return tsc::PmTimer{fadt->pm_timer, fadt->pm_timer_32bit};
+}
+
+// What the loader said, from the structure the boot protocol's magic names.
+const char* g_protocol = "multiboot";
+
+void read_boot_info(std::uint32_t magic, std::uint32_t info_address) {
+    if (magic == pvh::k_start_magic) {
+        g_protocol = "PVH";
+        if (auto parsed = pvh::parse(memory::physical_reader(), info_address, g_boot_info); !parsed)
+            panic("boot: {}", pvh::to_string(parsed.error()));
+        return;
+    }
+    if (auto parsed = multiboot::parse(memory::physical_reader(), magic, info_address, g_boot_info); !parsed)
+        panic("boot: {}", multiboot::to_string(parsed.error()));
 }
 
 }  // namespace
@@ -109,12 +126,10 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
     if (automatic_ring.ring == 0) privilege::enter_ring0();
     boot_phases::mark("cpu tables");
 
-    if (auto parsed = multiboot::parse(memory::physical_reader(), magic, info_address, g_boot_info); !parsed) {
-        panic("boot: {}", multiboot::to_string(parsed.error()));
-    }
-    g_command_line.parse(g_boot_info.command_line);
+    read_boot_info(magic, info_address);
+    g_command_line.parse(g_boot_info.command_line, g_boot_info.command_line_has_path);
     choose_ring(automatic_ring);
-    boot_phases::mark("multiboot");
+    boot_phases::mark("boot info");
     memory::init(g_boot_info);
     boot_phases::mark("memory");
     run_global_constructors();
@@ -136,6 +151,8 @@ extern "C" [[noreturn]] void kernel_entry(std::uint32_t magic, std::uint32_t inf
             g_boot_info.usable_bytes() >> 20, memory::heap().stats().chunk_bytes / 1024, frequency.hz / 1'000'000'000,
             frequency.hz / 1'000'000 % 1000, frequency.source, cpu::current_ring(), g_ring.decision.reason);
     if (g_command_line.get_bool("boot.phases").value_or(false) || g_verbose) {
+        println("kernel: started through {}{}{}", g_protocol, g_boot_info.loader_name.empty() ? "" : " by ",
+                g_boot_info.loader_name);
         println("kernel: a short loop took {} TSC ticks in ring 0, {} in ring 3", g_loop_ticks[0], g_loop_ticks[1]);
         boot_phases::print();
     }

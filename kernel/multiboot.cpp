@@ -5,19 +5,6 @@ namespace {
 
 constexpr std::size_t k_max_string = 1024;
 
-// Copies a NUL-terminated string from physical memory into the BootInfo's storage.
-std::string_view copy_string(const PhysicalReader& memory, std::uint64_t address, BootInfo& info) {
-    std::size_t start = info.strings_used;
-    for (std::size_t i = 0; i < k_max_string && info.strings_used < info.strings.size() - 1; ++i) {
-        auto c = memory.read_object<char>(address + i);
-        if (!c || *c == '\0') break;
-        info.strings[info.strings_used++] = *c;
-    }
-    std::string_view result(info.strings.data() + start, info.strings_used - start);
-    info.strings[info.strings_used++] = '\0';
-    return result;
-}
-
 }  // namespace
 
 const char* to_string(Error error) {
@@ -38,15 +25,31 @@ std::uint64_t BootInfo::usable_bytes() const {
     return total;
 }
 
+std::string_view BootInfo::keep_string(const PhysicalReader& memory, std::uint64_t address) {
+    if (strings_used == strings.size()) return {};  // full: the previous string took the last byte
+    std::size_t start = strings_used;
+    for (std::size_t i = 0; i < k_max_string && strings_used < strings.size() - 1; ++i) {
+        auto c = memory.read_object<char>(address + i);
+        if (!c || *c == '\0') break;
+        strings[strings_used++] = *c;
+    }
+    std::string_view result(strings.data() + start, strings_used - start);
+    strings[strings_used++] = '\0';
+    return result;
+}
+
 Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std::uint64_t info_address,
                           BootInfo& info) {
     if (magic != k_loader_magic) return err(Error::BadMagic);
     auto header = memory.read_object<Info>(info_address);
     if (!header) return err(Error::InfoUnreadable);
 
-    if ((header->flags & flags::k_cmdline) != 0) info.command_line = copy_string(memory, header->cmdline, info);
+    if ((header->flags & flags::k_cmdline) != 0) {
+        info.command_line = info.keep_string(memory, header->cmdline);
+        info.command_line_has_path = true;
+    }
     if ((header->flags & flags::k_loader_name) != 0)
-        info.loader_name = copy_string(memory, header->boot_loader_name, info);
+        info.loader_name = info.keep_string(memory, header->boot_loader_name);
 
     if ((header->flags & flags::k_mmap) == 0) return err(Error::NoMemoryMap);
     // §3.3: entries are variable-sized; each one's size field gives the distance to the next.
@@ -77,8 +80,7 @@ Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std
                 ++info.dropped_modules;
                 continue;
             }
-            std::string_view name =
-                module->string != 0 ? copy_string(memory, module->string, info) : std::string_view();
+            std::string_view name = module->string != 0 ? info.keep_string(memory, module->string) : std::string_view();
             info.modules_storage[info.module_count++] = {module->start, module->end, name};
         }
     }

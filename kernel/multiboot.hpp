@@ -2,6 +2,8 @@
 // Multiboot (version 1) boot information: memory map, command line, modules.
 // The parser copies what it needs into BootInfo, so the loader's structures can be
 // overwritten afterwards; only module contents stay where the loader put them.
+// BootInfo is what the kernel keeps from either boot protocol: kernel/pvh.hpp fills the
+// same structure from PVH's hvm_start_info.
 
 #include <array>
 #include <cstdint>
@@ -85,7 +87,9 @@ struct BootInfo {
     std::array<ModuleInfo, k_max_modules> modules_storage{};
     std::size_t module_count = 0;
     std::string_view command_line;
-    std::string_view loader_name;
+    bool command_line_has_path = false;  // multiboot's starts with the image's path; PVH's does not
+    std::string_view loader_name;        // empty when the loader gave none (PVH gives none)
+    std::uint64_t rsdp_address = 0;      // where the loader said the ACPI RSDP is; 0: not said
     // Counted, not fatal: entries past the arrays' capacity, malformed entries.
     std::size_t dropped_regions = 0;
     std::size_t dropped_modules = 0;
@@ -96,6 +100,9 @@ struct BootInfo {
     [[nodiscard]] std::span<const MemoryRegion> regions() const { return {regions_storage.data(), region_count}; }
     [[nodiscard]] std::span<const ModuleInfo> modules() const { return {modules_storage.data(), module_count}; }
     [[nodiscard]] std::uint64_t usable_bytes() const;
+    // Copies the NUL-terminated string at address (at most 1 KiB, and what room is left)
+    // into strings, and returns a view of the copy.
+    std::string_view keep_string(const PhysicalReader& memory, std::uint64_t address);
 };
 
 // Fills info from the structure at info_address. info must stay where it is (the views

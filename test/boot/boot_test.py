@@ -624,14 +624,13 @@ def tcp_echo_tap_tcg_legacy_newreno(env):
     tcp_echo_tap_case(env, "--accel", "tcg", "--legacy-virtio", append="tcp_cc=newreno tcp_sack=off")
 
 
-@case
-def tcp_echo_user(env):
-    # The README's demo path: QEMU user networking with a host port forwarded to port 7.
+def echo_over_user_net(env, image, *options, append="exit_after=1"):
+    """The echo image on QEMU user networking with a host port forwarded to port 7: a
+    200000-byte stream echoed back whole. Returns the guest's output."""
     import socket
-    import time
     port = 17000 + os.getpid() % 1000
-    qemu = subprocess.Popen([os.path.join(env.source, "tools", "run"), env.image("echo"), "--net", "user",
-                             "--forward", f"{port}:7", "--append", "exit_after=1", "--timeout", "100"],
+    qemu = subprocess.Popen([os.path.join(env.source, "tools", "run"), image, "--net", "user",
+                             "--forward", f"{port}:7", "--append", append, "--timeout", "100", *options],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = read_until(qemu, "echo: listening")
@@ -652,10 +651,65 @@ def tcp_echo_user(env):
         out += rest
         expect(qemu.returncode == 0, f"exit status {qemu.returncode}", out)
         expect("echo: 1 connections, 200000 bytes echoed, 0 ended by an error" in out, "wrong counts", out)
+        return out
     finally:
         if qemu.poll() is None:
             qemu.kill()
 
+
+@case
+def tcp_echo_user(env):
+    # The README's demo path.
+    echo_over_user_net(env, env.image("echo"))
+
+
+# PVH (kernel/pvh.hpp): QEMU enters an ELF through its PVH note only when the file has no
+# multiboot header, so these boot a copy without one (tools/pvh-only).
+def pvh_copy(env, name, directory):
+    copy = os.path.join(directory, f"{name}-pvh.elf")
+    status, out = run([os.path.join(env.source, "tools", "pvh-only"), env.image(name), copy])
+    expect(status == 0, f"tools/pvh-only failed: {out}")
+    return copy
+
+
+def hello_pvh_case(env, *options):
+    with tempfile.TemporaryDirectory() as tmp:
+        # The first setting comes first: PVH's command line has no image path before it.
+        status, out = run([os.path.join(env.source, "tools", "run"), pvh_copy(env, "hello", tmp), "--timeout", "60",
+                           "--append", "boot.phases greeting=hi", *options], timeout=90)
+    expect(status == 0, f"exit status {status} after a PVH boot", out)
+    expect("kernel: started through PVH" in out, "not entered through PVH", out)
+    expect("Hello from the unikernel!" in out, "no greeting", out)
+    expect("setting boot.phases = true" in out and "setting greeting = hi" in out,
+           "the PVH command line was not read whole", out)
+    expect(re.search(r"kernel: 12\d MiB usable", out), "the PVH memory map was not read", out)
+    expect("kernel: boot phase" in out, "boot.phases, the first setting, was lost", out)
+
+
+@case
+def hello_pvh(env):
+    hello_pvh_case(env)
+
+
+@case
+def hello_pvh_tcg(env):
+    hello_pvh_case(env, "--accel", "tcg")
+
+
+def echo_pvh_case(env, *options):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = echo_over_user_net(env, pvh_copy(env, "echo", tmp), *options, append="exit_after=1 boot.phases")
+    expect("kernel: started through PVH" in out, "not entered through PVH", out)
+
+
+@case
+def tcp_echo_user_pvh(env):
+    echo_pvh_case(env)
+
+
+@case
+def tcp_echo_user_pvh_tcg(env):
+    echo_pvh_case(env, "--accel", "tcg")
 
 
 # The virtio-balloon driver against QEMU's own balloon, driven through QMP

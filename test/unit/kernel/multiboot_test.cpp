@@ -3,25 +3,13 @@
 #include <vector>
 
 #include "kernel/multiboot.hpp"
+#include "test/unit/kernel/fake_boot_memory.hpp"
 
 using namespace kernel::multiboot;
 
 namespace {
 
-// A fake physical memory image starting at 0x10000 that tests fill with structures.
-struct FakeMemory {
-    static constexpr std::uint64_t k_base = 0x10000;
-    std::vector<std::byte> bytes = std::vector<std::byte>(0x4000);
-
-    template <typename T>
-    void put(std::uint64_t address, const T& value) {
-        std::memcpy(bytes.data() + (address - k_base), &value, sizeof value);
-    }
-    void put_string(std::uint64_t address, const char* text) {
-        std::memcpy(bytes.data() + (address - k_base), text, std::strlen(text) + 1);
-    }
-    kernel::SpanReader reader() const { return kernel::SpanReader(k_base, bytes); }
-};
+using FakeMemory = test::FakeBootMemory;
 
 FakeMemory qemu_like_memory() {
     FakeMemory m;
