@@ -59,7 +59,10 @@ bool EventLoop::grow_ready_queue() {
     std::size_t capacity = m_ready_capacity == 0 ? 64 : m_ready_capacity * 2;
     auto* ready = new (std::nothrow) std::coroutine_handle<>[capacity];
     if (ready == nullptr) return false;
-    for (std::size_t i = 0; i < m_ready_count; ++i) ready[i] = m_ready[(m_ready_head + i) % m_ready_capacity];
+    // The queue holds at most m_ready_capacity handles, so an unallocated one is empty.
+    if (m_ready_capacity != 0) {
+        for (std::size_t i = 0; i < m_ready_count; ++i) ready[i] = m_ready[(m_ready_head + i) % m_ready_capacity];
+    }
     delete[] m_ready;
     m_ready = ready;
     m_ready_capacity = capacity;
