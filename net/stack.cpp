@@ -1,14 +1,91 @@
 #include "net/stack.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <optional>
+#include <string_view>
 
 #include "runtime/event_loop.hpp"
 
 namespace net {
 
+namespace {
+
+// Linux's ip= (Documentation/admin-guide/nfs/nfsroot.rst): fields separated by colons,
+//   <client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>:<dns0>:<dns1>:<ntp0>
+// of which this stack uses the client, gateway, netmask and autoconf; or one autoconf
+// word alone. Firecracker's examples and urunc pass ip=<client>::<gw>:<netmask>::<dev>:off.
+constexpr std::size_t k_linux_ip_fields = 10;
+
+bool is_dhcp_word(std::string_view word) {
+    return word == "dhcp" || word == "on" || word == "any" || word == "bootp" || word == "both" || word == "rarp";
+}
+
+// A netmask's prefix length; nullopt for a mask whose one bits are not contiguous.
+std::optional<std::uint8_t> prefix_of(Ipv4Address mask) {
+    std::uint32_t host_bits = ~mask.value;
+    if ((host_bits & (host_bits + 1)) != 0) return std::nullopt;
+    return static_cast<std::uint8_t>(std::popcount(mask.value));
+}
+
+// Linux's default when the netmask is empty: the address's class (ipconfig.c, RFC 791).
+std::optional<std::uint8_t> class_prefix(Ipv4Address address) {
+    if ((address.value >> 31) == 0) return 8;
+    if ((address.value >> 30) == 2) return 16;
+    if ((address.value >> 29) == 6) return 24;
+    return std::nullopt;
+}
+
+// What the Linux form gives: an address (nullopt: DHCP) and a gateway.
+struct LinuxIp {
+    std::optional<Ipv4Cidr> address;
+    std::optional<Ipv4Address> gateway;
+};
+
+std::optional<LinuxIp> parse_linux_ip(std::string_view text) {
+    if (is_dhcp_word(text)) return LinuxIp{};
+    std::array<std::string_view, k_linux_ip_fields> field{};
+    std::size_t count = 0;
+    for (std::size_t start = 0;;) {
+        if (count == field.size()) return std::nullopt;
+        std::size_t colon = text.find(':', start);
+        field[count++] = text.substr(start, colon == std::string_view::npos ? colon : colon - start);
+        if (colon == std::string_view::npos) break;
+        start = colon + 1;
+    }
+    if (count < 2) return std::nullopt;  // neither the Linux form nor a word it knows
+    std::string_view autoconf = count > 6 ? field[6] : std::string_view();
+    if (is_dhcp_word(autoconf)) return LinuxIp{};
+    if (!autoconf.empty() && autoconf != "off" && autoconf != "none") return std::nullopt;
+
+    auto client = Ipv4Address::parse(field[0]);
+    if (!client || client->is_any()) return std::nullopt;
+    std::optional<std::uint8_t> prefix;
+    if (count > 3 && !field[3].empty()) {
+        auto mask = Ipv4Address::parse(field[3]);
+        if (!mask) return std::nullopt;
+        prefix = prefix_of(*mask);
+    } else {
+        prefix = class_prefix(*client);
+    }
+    if (!prefix || *prefix == 0) return std::nullopt;
+    LinuxIp result{Ipv4Cidr{*client, *prefix}, std::nullopt};
+    if (count > 2 && !field[2].empty()) {
+        auto gateway = Ipv4Address::parse(field[2]);
+        if (!gateway) return std::nullopt;
+        if (!gateway->is_any()) result.gateway = gateway;
+    }
+    return result;
+}
+
+}  // namespace
+
 const char* to_string(StackConfig::Error error) {
     switch (error) {
-        case StackConfig::Error::BadAddress: return "ip= wants an address with a prefix length, like ip=10.0.0.2/24";
+        case StackConfig::Error::BadAddress:
+            return "ip= wants an address with a prefix length (ip=10.0.0.2/24), Linux's "
+                   "ip=<client>::<gateway>:<netmask>:<hostname>:<device>:off, or ip=dhcp";
         case StackConfig::Error::BadGateway: return "gw= wants an address, like gw=10.0.0.1";
         case StackConfig::Error::GatewayWithoutAddress: return "gw= needs ip= too (DHCP supplies its own gateway)";
         case StackConfig::Error::BadTcpSetting:
@@ -22,8 +99,15 @@ kernel::Result<StackConfig, StackConfig::Error> StackConfig::from_command_line(
     const kernel::CommandLine& command_line) {
     StackConfig config;
     if (auto ip = command_line.get("ip")) {
-        config.address = Ipv4Cidr::parse(*ip);
-        if (!config.address || config.address->prefix_length == 0) return kernel::err(Error::BadAddress);
+        if (ip->find('/') != std::string_view::npos) {
+            config.address = Ipv4Cidr::parse(*ip);
+            if (!config.address || config.address->prefix_length == 0) return kernel::err(Error::BadAddress);
+        } else {
+            auto linux_form = parse_linux_ip(*ip);
+            if (!linux_form) return kernel::err(Error::BadAddress);
+            config.address = linux_form->address;
+            config.gateway = linux_form->gateway;
+        }
     }
     if (auto gw = command_line.get("gw")) {
         config.gateway = Ipv4Address::parse(*gw);

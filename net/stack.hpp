@@ -29,7 +29,9 @@ struct StackConfig {
     std::size_t large_buffers = 8;
 
     enum class Error { BadAddress, BadGateway, GatewayWithoutAddress, BadTcpSetting };
-    // ip=A.B.C.D/N and gw=A.B.C.D; without ip= the stack uses DHCP. TCP: tcp_cc=cubic|newreno,
+    // ip=A.B.C.D/N and gw=A.B.C.D, or Linux's ip=<client>:<server>:<gateway>:<netmask>:
+    // <hostname>:<device>:<autoconf> (server, hostname and device unused; gw= overrides its
+    // gateway); ip=dhcp or no ip= at all: DHCP. TCP: tcp_cc=cubic|newreno,
     // tcp_sack=, tcp_timestamps=, tcp_window_scaling= (on/off), tcp_buffer_kib=N (each direction).
     static kernel::Result<StackConfig, Error> from_command_line(const kernel::CommandLine& command_line);
 };

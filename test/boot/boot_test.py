@@ -489,7 +489,7 @@ def net_dhcp_user(env):
     expect("net: 10.0.2.15/24 via DHCP, gateway 10.0.2.2" in out, "no DHCP lease reported", out)
 
 
-def net_tap_case(env, *run_options):
+def net_tap_case(env, *run_options, append="ip=10.0.0.2/24 gw=10.0.0.1"):
     # Linux in a private namespace pings the guest and talks UDP to it over a TAP device.
     import socket
     import time
@@ -502,7 +502,7 @@ def net_tap_case(env, *run_options):
     qemu = None
     try:
         qemu = network.popen([os.path.join(env.source, "tools", "run"), env.image("udp_echo"), "--net",
-                              f"tap={network.tap}", "--append", "ip=10.0.0.2/24 gw=10.0.0.1", "--timeout", "100",
+                              f"tap={network.tap}", "--append", append, "--timeout", "100",
                               *run_options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = read_until(qemu, "udp_echo: listening")
         out = "".join(lines)
@@ -546,6 +546,12 @@ def net_tap_case(env, *run_options):
 @case
 def net_tap(env):
     net_tap_case(env)
+
+
+@case
+def net_tap_linux_ip(env):
+    # The address in Linux's ip= form, as Firecracker's examples pass it.
+    net_tap_case(env, append="ip=10.0.0.2::10.0.0.1:255.255.255.0::eth0:off")
 
 
 @case

@@ -204,6 +204,53 @@ TEST_CASE("stack: configuration from the command line") {
     }
 }
 
+TEST_CASE("stack: Linux's ip= form, as Firecracker and urunc pass it") {
+    auto configure = [](const char* text) {
+        kernel::CommandLine line;
+        line.parse(text, false);
+        return StackConfig::from_command_line(line);
+    };
+    auto config = configure("ip=172.16.0.2::172.16.0.1:255.255.255.252::eth0:off");
+    REQUIRE(config);
+    CHECK(config->address == Ipv4Cidr{Ipv4Address::from_octets(172, 16, 0, 2), 30});
+    CHECK(config->gateway == Ipv4Address::from_octets(172, 16, 0, 1));
+
+    // All ten fields; the server, hostname, device and name servers are not used.
+    config = configure("ip=10.1.2.3:10.1.2.1:10.1.2.254:255.255.0.0:guest:eth0:none:10.1.2.53:0.0.0.0:10.1.2.123");
+    REQUIRE(config);
+    CHECK(config->address == Ipv4Cidr{Ipv4Address::from_octets(10, 1, 2, 3), 16});
+    CHECK(config->gateway == Ipv4Address::from_octets(10, 1, 2, 254));
+
+    // No netmask: the address's class, as Linux does. No gateway: none.
+    config = configure("ip=192.168.7.9:::");
+    REQUIRE(config);
+    CHECK(config->address == Ipv4Cidr{Ipv4Address::from_octets(192, 168, 7, 9), 24});
+    CHECK_FALSE(config->gateway.has_value());
+    CHECK(configure("ip=10.0.0.5::::")->address->prefix_length == 8);
+    CHECK(configure("ip=172.20.0.5::::")->address->prefix_length == 16);
+
+    // gw= overrides the form's gateway.
+    config = configure("ip=10.0.0.2::10.0.0.1:255.255.255.0 gw=10.0.0.254");
+    REQUIRE(config);
+    CHECK(config->gateway == Ipv4Address::from_octets(10, 0, 0, 254));
+
+    // DHCP: a word alone, or as the autoconf field (the address is then not used).
+    for (const char* dhcp : {"ip=dhcp", "ip=on", "ip=any", "ip=bootp", "ip=::::::dhcp", "ip=10.0.0.2:::::eth0:dhcp"}) {
+        config = configure(dhcp);
+        REQUIRE(config);
+        CHECK_FALSE(config->address.has_value());
+    }
+    CHECK(configure("ip=dhcp gw=10.0.0.1").error() == StackConfig::Error::GatewayWithoutAddress);
+
+    for (const char* bad : {"ip=10.0.0.2", "ip=off", "ip=10.0.0.2::10.0.0.1:255.0.255.0",
+                            "ip=10.0.0.2::10.0.0.1:0.0.0.0", "ip=10.0.0.2::10.0.0:255.255.255.0",
+                            "ip=::10.0.0.1:255.255.255.0", "ip=0.0.0.0::::", "ip=10.0.0.2:::::eth0:sometimes",
+                            "ip=224.0.0.1::::", "ip=1:2:3:4:5:6:7:8:9:10:11", "ip=10.0.0.2::::::off:junk:::"}) {
+        INFO(bad);
+        CHECK(configure(bad).error() == StackConfig::Error::BadAddress);
+    }
+}
+
 TEST_CASE("stack: runs on the event loop, gets a lease, answers on the device's signal") {
     Network net;
     TestServer server(net.server_interface);
