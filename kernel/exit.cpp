@@ -10,6 +10,11 @@ namespace kernel {
 namespace {
 
 constexpr std::uint16_t k_debug_exit_port = 0xF4;  // QEMU's isa-debug-exit, iobase=0xf4
+// The 8042 keyboard controller's command port and its "pulse output line 0" command, which
+// drives the CPU's reset line: how a Firecracker guest ends its VM (QEMU with -no-reboot
+// exits on it too).
+constexpr std::uint16_t k_i8042_command_port = 0x64;
+constexpr std::uint8_t k_i8042_pulse_reset = 0xFE;
 constexpr std::uint16_t k_sleep_enable = 1 << 13;  // ACPI 6.5 §4.8.3.2.1, PM1 control SLP_EN
 constexpr unsigned k_sleep_type_shift = 10;
 
@@ -39,7 +44,11 @@ void exit(int code) {
             for (int i = 0; i < 1000000; ++i) cpu::pause();
         }
     }
-    println("kernel: could not power off (no isa-debug-exit device and no ACPI soft-off); halting");
+    // Still here: neither device. A reset ends a microVM (the exit status is lost).
+    println("kernel: no isa-debug-exit device and no ACPI soft-off; resetting through the i8042");
+    cpu::out8(k_i8042_command_port, k_i8042_pulse_reset);
+    for (int i = 0; i < 1000000; ++i) cpu::pause();
+    println("kernel: could not power off or reset; halting");
     cpu::halt_forever();
 }
 

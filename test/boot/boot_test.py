@@ -120,6 +120,17 @@ def hello_plain_qemu(env):
 
 
 @case
+def hello_i8042_reset(env):
+    # Neither isa-debug-exit nor ACPI: the kernel ends the VM through the i8042 reset line,
+    # as on Firecracker; QEMU with -no-reboot exits on the reset.
+    status, out = run(["qemu-system-x86_64", "-M", "pc,acpi=off", "-accel", "tcg", "-m", "128M", "-kernel",
+                       env.image("hello"), "-display", "none", "-serial", "stdio", "-no-reboot"], timeout=60)
+    expect("Hello from the unikernel!" in out, "no greeting", out)
+    expect("resetting through the i8042" in out, "the i8042 reset was not tried", out)
+    expect("halting" not in out and status == 0, f"the reset did not end the VM (status {status})", out)
+
+
+@case
 def hello_bad_command_line(env):
     status, out = env.boot("hello", "--append", 'ok=1 =nokey bad!name=2 q="open')
     expect(status == 0, f"a malformed command line must not stop the boot (status {status})", out)
