@@ -25,6 +25,16 @@ std::uint64_t BootInfo::usable_bytes() const {
     return total;
 }
 
+void BootInfo::add_region(std::uint64_t base, std::uint64_t length, std::uint32_t e820_type) {
+    bool wraps = base + length < base;
+    if (length == 0 || wraps || region_count == regions_storage.size()) {
+        ++dropped_regions;
+        return;
+    }
+    auto type = e820_type >= 1 && e820_type <= 5 ? static_cast<MemoryType>(e820_type) : MemoryType::Reserved;
+    regions_storage[region_count++] = {base, length, type};
+}
+
 std::string_view BootInfo::keep_string(const PhysicalReader& memory, std::uint64_t address) {
     if (strings_used == strings.size()) return {};  // full: the previous string took the last byte
     std::size_t start = strings_used;
@@ -63,13 +73,7 @@ Result<void, Error> parse(const PhysicalReader& memory, std::uint32_t magic, std
             break;
         }
         cursor += entry->size + sizeof(entry->size);
-        bool wraps = entry->base + entry->length < entry->base;
-        if (entry->length == 0 || wraps || info.region_count == info.regions_storage.size()) {
-            ++info.dropped_regions;
-            continue;
-        }
-        auto type = entry->type >= 1 && entry->type <= 5 ? static_cast<MemoryType>(entry->type) : MemoryType::Reserved;
-        info.regions_storage[info.region_count++] = {entry->base, entry->length, type};
+        info.add_region(entry->base, entry->length, entry->type);
     }
     if (info.region_count == 0) return err(Error::NoMemoryMap);
 

@@ -100,6 +100,10 @@ struct BootInfo {
     [[nodiscard]] std::span<const MemoryRegion> regions() const { return {regions_storage.data(), region_count}; }
     [[nodiscard]] std::span<const ModuleInfo> modules() const { return {modules_storage.data(), module_count}; }
     [[nodiscard]] std::uint64_t usable_bytes() const;
+    // Appends a region of the E820 type numbering, which multiboot's memory map and PVH's
+    // share (1 usable, 2 reserved, 3 ACPI, 4 NVS, 5 bad; anything else is reserved). An
+    // empty or wrapping region, or one past the array's capacity, is dropped and counted.
+    void add_region(std::uint64_t base, std::uint64_t length, std::uint32_t e820_type);
     // Copies the NUL-terminated string at address (at most 1 KiB, and what room is left)
     // into strings, and returns a view of the copy.
     std::string_view keep_string(const PhysicalReader& memory, std::uint64_t address);

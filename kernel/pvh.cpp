@@ -3,19 +3,6 @@
 #include <span>
 
 namespace kernel::pvh {
-namespace {
-
-multiboot::MemoryType memory_type(std::uint32_t type) {
-    switch (type) {
-        case 1: return multiboot::MemoryType::Usable;
-        case 3: return multiboot::MemoryType::AcpiReclaimable;
-        case 4: return multiboot::MemoryType::AcpiNvs;
-        case 5: return multiboot::MemoryType::Bad;
-        default: return multiboot::MemoryType::Reserved;  // reserved, disabled, persistent memory, unknown
-    }
-}
-
-}  // namespace
 
 const char* to_string(Error error) {
     switch (error) {
@@ -47,12 +34,7 @@ Result<void, Error> parse(const PhysicalReader& memory, std::uint64_t info_addre
     for (std::uint32_t i = 0; i < start.memmap_entries; ++i) {
         auto entry = memory.read_object<MemmapEntry>(start.memmap_paddr + std::uint64_t{i} * sizeof(MemmapEntry));
         if (!entry) return err(Error::MemoryMapUnreadable);
-        bool wraps = entry->addr + entry->size < entry->addr;
-        if (entry->size == 0 || wraps || info.region_count == info.regions_storage.size()) {
-            ++info.dropped_regions;
-            continue;
-        }
-        info.regions_storage[info.region_count++] = {entry->addr, entry->size, memory_type(entry->type)};
+        info.add_region(entry->addr, entry->size, entry->type);
     }
     if (info.region_count == 0) return err(Error::NoMemoryMap);
 
